@@ -1,0 +1,435 @@
+//! source ─parse→ ast: the pest grammar and one `lower_<rule>` function per grammar rule.
+//!
+//! `Rule` and `Pair` stay inside this module; callers get an [`ast::Module`] or diagnostics.
+
+mod expr;
+mod string;
+
+use pest::Parser as _;
+use pest::error::{ErrorVariant, InputLocation};
+use pest::iterators::Pair;
+
+use crate::ast::{
+    self, ChecklistItem, ConfigItem, EscalateDecl, EscalateItem, EscalateItemKind, FactDecl,
+    FieldType, FileId, GateDecl, Ident, Item, ItemKind, Param, ReqKind, Requirement, RuleDecl,
+    RungDecl, ScalarType, Severity, Span, TypeExpr, TypeExprKind,
+};
+use crate::diag::{Code, Diagnostic, Diagnostics};
+
+#[derive(pest_derive::Parser)]
+#[grammar = "parser/phasev.pest"]
+struct Grammar;
+
+/// Parses one file. On failure every diagnostic found is returned (a syntax error stops the
+/// file at its first error; bad literals and strings are all collected).
+pub fn parse(file: FileId, text: &str) -> Result<ast::Module, Diagnostics> {
+    let mut cx = Cx {
+        file,
+        diags: Diagnostics::default(),
+    };
+    let pairs = match Grammar::parse(Rule::file, text) {
+        Ok(pairs) => pairs,
+        Err(err) => {
+            cx.diags.push(syntax_error(file, text, &err));
+            return Err(cx.diags);
+        }
+    };
+    let mut items = Vec::new();
+    for pair in pairs.flatten().take(1).flat_map(Pair::into_inner) {
+        if pair.as_rule() != Rule::EOI {
+            items.push(cx.lower_item(pair));
+        }
+    }
+    if cx.diags.is_empty() {
+        Ok(ast::Module { file, items })
+    } else {
+        Err(cx.diags)
+    }
+}
+
+/// Parses a single expression (for tests, the fuzzer and tools).
+pub fn parse_expr(file: FileId, text: &str) -> Result<ast::Expr, Diagnostics> {
+    let mut cx = Cx {
+        file,
+        diags: Diagnostics::default(),
+    };
+    let result = Grammar::parse(Rule::standalone_expr, text);
+    let pair = match result {
+        Ok(mut pairs) => pairs.next().and_then(|p| p.into_inner().next()),
+        Err(err) => {
+            cx.diags.push(syntax_error(file, text, &err));
+            return Err(cx.diags);
+        }
+    };
+    let Some(pair) = pair else {
+        cx.diags.push(Diagnostic::new(
+            Code::Syntax,
+            Span::new(file, 0, 0),
+            "expected an expression",
+        ));
+        return Err(cx.diags);
+    };
+    let expr = cx.lower_expr(pair);
+    if cx.diags.is_empty() {
+        Ok(expr)
+    } else {
+        Err(cx.diags)
+    }
+}
+
+fn syntax_error(file: FileId, text: &str, err: &pest::error::Error<Rule>) -> Diagnostic {
+    let (start, end) = match err.location {
+        InputLocation::Pos(p) => (p, p),
+        InputLocation::Span((s, e)) => (s, e),
+    };
+    // Point at the offending token rather than an empty position when we can.
+    let end = if end == start {
+        text.get(start..)
+            .and_then(|rest| rest.chars().next())
+            .map_or(start, |c| start + c.len_utf8())
+    } else {
+        end
+    };
+    let (message, label) = match &err.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            let expected = describe_expected(positives);
+            let found = text
+                .get(start..)
+                .and_then(|rest| rest.split_whitespace().next())
+                .map_or("end of file".to_owned(), |tok| {
+                    format!("`{}`", tok.chars().take(24).collect::<String>())
+                });
+            (
+                format!("expected {expected}, found {found}"),
+                format!("expected {expected}"),
+            )
+        }
+        ErrorVariant::CustomError { message } => (message.clone(), message.clone()),
+    };
+    Diagnostic::new(Code::Syntax, Span::new(file, start, end), message)
+        .label(label)
+        .help("see the language tour in the README, or `phasevc explain phasev::parse::syntax`")
+}
+
+fn describe_expected(rules: &[Rule]) -> String {
+    let mut names: Vec<&str> = rules.iter().filter_map(|r| rule_name(*r)).collect();
+    names.sort_unstable();
+    names.dedup();
+    match names.as_slice() {
+        [] => "something else".to_owned(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// What a user calls each grammar rule, for "expected …" messages.
+fn rule_name(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "end of file",
+        Rule::policy_decl
+        | Rule::import_decl
+        | Rule::ladder_decl
+        | Rule::fact_decl
+        | Rule::rule_decl
+        | Rule::check_decl
+        | Rule::gate_decl
+        | Rule::escalate_decl
+        | Rule::checklist_decl => "a declaration (policy, import, ladder, fact, rule, check, gate, escalate, checklist)",
+        Rule::rung_decl => "a rung name",
+        Rule::gate_item | Rule::gate_kind => "`require` or `warn`",
+        Rule::severity => "a severity (critical, warning, info)",
+        Rule::esc_severity
+        | Rule::esc_context
+        | Rule::esc_impact
+        | Rule::esc_option
+        | Rule::esc_recommend => "`context`, `impact`, `option`, `recommend` or `severity`",
+        Rule::checklist_item | Rule::string | Rule::string_body => "a string",
+        Rule::scalar_type | Rule::list_type | Rule::record_type => "a type",
+        Rule::field_type | Rule::param | Rule::config_item => "a name",
+        Rule::ident | Rule::path | Rule::word | Rule::name => "a name",
+        Rule::expr
+        | Rule::postfixed
+        | Rule::quantifier
+        | Rule::conditional
+        | Rule::call
+        | Rule::list_lit
+        | Rule::date
+        | Rule::duration
+        | Rule::percent
+        | Rule::float
+        | Rule::int
+        | Rule::boolean
+        | Rule::op_not
+        | Rule::op_neg => "an expression",
+        Rule::op_or
+        | Rule::op_and
+        | Rule::op_eq
+        | Rule::op_ne
+        | Rule::op_le
+        | Rule::op_ge
+        | Rule::op_lt
+        | Rule::op_gt
+        | Rule::op_in
+        | Rule::op_add
+        | Rule::op_sub
+        | Rule::op_mul
+        | Rule::op_div => "an operator",
+        Rule::field => "`.`",
+        Rule::params => "`(`",
+        Rule::config => "`{`",
+        Rule::kw_in => "`in`",
+        Rule::kw_then => "`then`",
+        Rule::kw_else => "`else`",
+        _ => return None,
+    })
+}
+
+struct Cx {
+    file: FileId,
+    diags: Diagnostics,
+}
+
+impl Cx {
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, s.start(), s.end())
+    }
+
+    fn lower_ident(&self, pair: Pair<'_, Rule>) -> Ident {
+        Ident {
+            name: pair.as_str().to_owned(),
+            span: self.span(&pair),
+        }
+    }
+
+    fn lower_path(&self, pair: Pair<'_, Rule>) -> ast::Path {
+        let span = self.span(&pair);
+        let segments = pair.into_inner().map(|p| self.lower_ident(p)).collect();
+        ast::Path { segments, span }
+    }
+
+    fn lower_item(&mut self, pair: Pair<'_, Rule>) -> Item {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let mut inner = pair.into_inner();
+        let kind = match rule {
+            Rule::policy_decl => ItemKind::Policy(self.lower_ident(next(&mut inner))),
+            Rule::import_decl => ItemKind::Import(self.lower_string(next(&mut inner))),
+            Rule::ladder_decl => ItemKind::Ladder(inner.map(|p| self.lower_rung_decl(p)).collect()),
+            Rule::fact_decl => {
+                let path = self.lower_path(next(&mut inner));
+                let ty = self.lower_type(next(&mut inner));
+                ItemKind::Fact(FactDecl { path, ty })
+            }
+            Rule::rule_decl => ItemKind::Rule(self.lower_rule_decl(inner)),
+            Rule::check_decl => {
+                let name = self.lower_ident(next(&mut inner));
+                let plugin = self.lower_string(next(&mut inner));
+                let config = inner
+                    .flat_map(Pair::into_inner)
+                    .map(|item| self.lower_config_item(item))
+                    .collect();
+                ItemKind::Check(ast::CheckDecl {
+                    name,
+                    plugin,
+                    config,
+                })
+            }
+            Rule::gate_decl => {
+                let from = self.lower_ident(next(&mut inner));
+                let to = self.lower_ident(next(&mut inner));
+                let items = inner.map(|p| self.lower_gate_item(p)).collect();
+                ItemKind::Gate(GateDecl { from, to, items })
+            }
+            Rule::escalate_decl => {
+                let title = self.lower_string(next(&mut inner));
+                let when = self.lower_expr(next(&mut inner));
+                let items = inner.map(|p| self.lower_escalate_item(p)).collect();
+                ItemKind::Escalate(EscalateDecl { title, when, items })
+            }
+            Rule::checklist_decl => {
+                ItemKind::Checklist(inner.map(|p| self.lower_checklist_item(p)).collect())
+            }
+            _ => unreachable_rule(rule),
+        };
+        Item { kind, span }
+    }
+
+    fn lower_rung_decl(&mut self, pair: Pair<'_, Rule>) -> RungDecl {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.lower_ident(next(&mut inner));
+        let label = inner.next().map(|p| self.lower_string(p));
+        RungDecl { name, label, span }
+    }
+
+    fn lower_rule_decl(&mut self, mut inner: pest::iterators::Pairs<'_, Rule>) -> RuleDecl {
+        let name = self.lower_ident(next(&mut inner));
+        let mut params = Vec::new();
+        let mut body = None;
+        for pair in inner {
+            match pair.as_rule() {
+                Rule::params => {
+                    for param in pair.into_inner() {
+                        let mut p = param.into_inner();
+                        let name = self.lower_ident(next(&mut p));
+                        let ty = self.lower_type(next(&mut p));
+                        params.push(Param { name, ty });
+                    }
+                }
+                _ => body = Some(self.lower_expr(pair)),
+            }
+        }
+        RuleDecl {
+            body: body.unwrap_or_else(|| placeholder(name.span)),
+            name,
+            params,
+        }
+    }
+
+    fn lower_config_item(&mut self, pair: Pair<'_, Rule>) -> ConfigItem {
+        let mut inner = pair.into_inner();
+        let key = self.lower_ident(next(&mut inner));
+        let value = self.lower_expr(next(&mut inner));
+        ConfigItem { key, value }
+    }
+
+    fn lower_gate_item(&mut self, pair: Pair<'_, Rule>) -> Requirement {
+        let span = self.span(&pair);
+        let mut kind = ReqKind::Require;
+        let mut severity = None;
+        let mut name = None;
+        let mut expr = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::gate_kind => {
+                    kind = if p.as_str() == "warn" {
+                        ReqKind::Warn
+                    } else {
+                        ReqKind::Require
+                    }
+                }
+                Rule::severity => severity = Some(lower_severity(p.as_str())),
+                Rule::string => name = Some(self.lower_string(p)),
+                _ => expr = Some(self.lower_expr(p)),
+            }
+        }
+        Requirement {
+            kind,
+            severity,
+            name: name.unwrap_or_else(|| empty_string(span)),
+            expr: expr.unwrap_or_else(|| placeholder(span)),
+            span,
+        }
+    }
+
+    fn lower_escalate_item(&mut self, pair: Pair<'_, Rule>) -> EscalateItem {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let mut inner = pair.into_inner();
+        let kind = match rule {
+            Rule::esc_severity => EscalateItemKind::Severity(lower_severity(next(&mut inner).as_str())),
+            Rule::esc_context => EscalateItemKind::Context(self.lower_string(next(&mut inner))),
+            Rule::esc_impact => EscalateItemKind::Impact(self.lower_string(next(&mut inner))),
+            Rule::esc_option => {
+                let title = self.lower_string(next(&mut inner));
+                let tradeoff = self.lower_string(next(&mut inner));
+                EscalateItemKind::Option { title, tradeoff }
+            }
+            Rule::esc_recommend => {
+                let num = next(&mut inner);
+                let num_span = self.span(&num);
+                let option = num.as_str().parse::<u32>().unwrap_or_else(|_| {
+                    self.diags.push(
+                        Diagnostic::new(Code::BadLiteral, num_span, "option number is too large")
+                            .label("not an option number")
+                            .help("options are numbered from 1 in the order they are written"),
+                    );
+                    0
+                });
+                let reason = self.lower_string(next(&mut inner));
+                EscalateItemKind::Recommend { option, reason }
+            }
+            _ => unreachable_rule(rule),
+        };
+        EscalateItem { kind, span }
+    }
+
+    fn lower_checklist_item(&mut self, pair: Pair<'_, Rule>) -> ChecklistItem {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let label = self.lower_string(next(&mut inner));
+        let expr = self.lower_expr(next(&mut inner));
+        ChecklistItem { label, expr, span }
+    }
+
+    fn lower_type(&mut self, pair: Pair<'_, Rule>) -> TypeExpr {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::scalar_type => TypeExprKind::Scalar(match pair.as_str() {
+                "bool" => ScalarType::Bool,
+                "int" => ScalarType::Int,
+                "float" => ScalarType::Float,
+                "string" => ScalarType::String,
+                "duration" => ScalarType::Duration,
+                "percent" => ScalarType::Percent,
+                "rung" => ScalarType::Rung,
+                _ => ScalarType::Date,
+            }),
+            Rule::list_type => {
+                let elem = self.lower_type(next(&mut pair.into_inner()));
+                TypeExprKind::List(Box::new(elem))
+            }
+            _ => TypeExprKind::Record(
+                pair.into_inner()
+                    .map(|field| {
+                        let mut f = field.into_inner();
+                        let name = self.lower_ident(next(&mut f));
+                        let ty = self.lower_type(next(&mut f));
+                        FieldType { name, ty }
+                    })
+                    .collect(),
+            ),
+        };
+        TypeExpr { kind, span }
+    }
+}
+
+fn lower_severity(text: &str) -> Severity {
+    match text {
+        "critical" => Severity::Critical,
+        "warning" => Severity::Warning,
+        _ => Severity::Info,
+    }
+}
+
+/// The next child of a pair whose grammar rule guarantees it; a missing child is a bug in
+/// the grammar or in this module.
+fn next<'i>(inner: &mut impl Iterator<Item = Pair<'i, Rule>>) -> Pair<'i, Rule> {
+    match inner.next() {
+        Some(p) => p,
+        None => unreachable_rule(Rule::EOI),
+    }
+}
+
+#[expect(clippy::panic, reason = "the grammar guarantees the rule set; this marks a bug in it")]
+fn unreachable_rule(rule: Rule) -> ! {
+    panic!("phasev parser bug: unexpected grammar rule {rule:?}")
+}
+
+fn placeholder(span: Span) -> ast::Expr {
+    ast::Expr {
+        kind: ast::ExprKind::Bool(false),
+        span,
+    }
+}
+
+fn empty_string(span: Span) -> ast::StrLit {
+    ast::StrLit {
+        parts: Vec::new(),
+        span,
+    }
+}
+
+#[cfg(test)]
+mod tests;
