@@ -27,3 +27,58 @@ pub mod schema;
 pub mod source;
 pub mod typed;
 pub mod types;
+
+use std::path::Path;
+
+use diag::Diagnostics;
+use source::SourceMap;
+
+pub use check::Options;
+
+/// Everything one compilation produced: the sources (for rendering diagnostics), every
+/// diagnostic, and the program when there were no errors.
+#[derive(Debug)]
+pub struct Compilation {
+    pub sources: SourceMap,
+    pub diagnostics: Diagnostics,
+    pub typed: Option<typed::Program>,
+    pub program: Option<ir::Program>,
+}
+
+impl Compilation {
+    /// The diagnostics with their source text attached, sorted by position.
+    pub fn rendered_diagnostics(&self) -> Vec<diag::Diagnostic> {
+        self.diagnostics
+            .clone()
+            .sorted()
+            .into_iter()
+            .map(|d| d.with_sources(&self.sources))
+            .collect()
+    }
+}
+
+/// Compiles the policy rooted at `root`, reading it and its imports from the file system.
+pub fn compile_path(root: &Path, options: &Options) -> Compilation {
+    compile_with(root, &load::RealFs, options)
+}
+
+/// Compiles the policy rooted at `root`, reading files through `fs`.
+pub fn compile_with(root: &Path, fs: &dyn load::FileSystem, options: &Options) -> Compilation {
+    let mut diagnostics = Diagnostics::default();
+    let loaded = load::load(root, fs, &mut diagnostics);
+    let typed = if loaded.complete {
+        check::check(&loaded.modules, options, &mut diagnostics)
+    } else {
+        None
+    };
+    if let Some(t) = &typed {
+        diagnostics.extend(analyze::analyze(t));
+    }
+    let program = typed.as_ref().map(|t| lower::lower(t, &loaded.sources));
+    Compilation {
+        sources: loaded.sources,
+        diagnostics,
+        typed,
+        program,
+    }
+}

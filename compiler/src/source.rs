@@ -73,11 +73,7 @@ impl SourceMap {
         let start = (span.start as usize).min(text.len());
         let before = text.get(..start).unwrap_or("");
         let line = before.matches('\n').count() + 1;
-        let col = before
-            .rsplit('\n')
-            .next()
-            .map_or(0, |l| l.chars().count())
-            + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         (line, col)
     }
 }

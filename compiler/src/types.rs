@@ -75,10 +75,9 @@ impl Type {
         match (self, expected) {
             (Type::Int, Type::Float) => true,
             (Type::List(a), Type::List(b)) => a.fits(b),
-            (Type::Record(have), Type::Record(want)) => want.iter().all(|(name, wt)| {
-                have.iter()
-                    .any(|(n, ht)| n == name && ht.fits(wt))
-            }),
+            (Type::Record(have), Type::Record(want)) => want
+                .iter()
+                .all(|(name, wt)| have.iter().any(|(n, ht)| n == name && ht.fits(wt))),
             (a, b) => a == b,
         }
     }

@@ -8,7 +8,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Index of a file in the [`crate::source::SourceMap`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct FileId(pub u32);
 
 /// A byte range in one source file. Equality always holds: layout is not meaning.
@@ -319,7 +321,10 @@ pub enum ExprKind {
     Float(f64),
     Str(StrLit),
     /// A duration as written: `1.5s` is `{ value: 1.5, unit: Seconds }`.
-    Duration { value: f64, unit: DurationUnit },
+    Duration {
+        value: f64,
+        unit: DurationUnit,
+    },
     /// A percentage as written: `0.1%` is `Percent(0.1)`.
     Percent(f64),
     Date(Date),
@@ -387,7 +392,8 @@ pub struct Date {
 impl Date {
     /// Builds a date when it exists in the proleptic Gregorian calendar.
     pub fn new(year: u16, month: u8, day: u8) -> Option<Date> {
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let leap =
+            (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
         let days_in_month = match month {
             1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
             4 | 6 | 9 | 11 => 30,

@@ -1,1 +1,228 @@
-fn main() {}
+//! `phasevc`: check, format, compile and explain `.phasev` policies.
+//!
+//! Exit codes: 0 clean; 1 warnings with `--deny-warnings` (or files to reformat with
+//! `fmt --check`); 2 errors in the policy or on the command line.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use phasev_compiler::diag::{self, Code, Diagnostic};
+use phasev_compiler::{Compilation, Options, compile_path, fmt, parser, source::SourceMap};
+
+#[derive(Parser, Debug)]
+#[command(name = "phasevc", version, about = "The phasev policy compiler")]
+#[command(after_help = "Exit codes: 0 clean, 1 warnings denied or files to reformat, 2 errors.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check policies and report every error and warning.
+    Check {
+        /// Root policy files (imports are followed).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
+    /// Rewrite policies in the canonical layout (comments are kept).
+    Fmt {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Do not write; exit 1 when a file is not formatted.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Compile a policy to its IR.
+    Compile {
+        file: PathBuf,
+        /// Where to write the IR.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// JSON for people, or the compact binary form for pipelines.
+        #[arg(long, value_enum, default_value_t = Emit::Bin)]
+        emit: Emit,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
+    /// Show the long explanation of a diagnostic code, or list all codes.
+    Explain {
+        /// A code such as `phasev::check::unknown_fact` (or just `unknown_fact`).
+        code: Option<String>,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct ReportArgs {
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Treat warnings as failures (exit 1).
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Emit {
+    Json,
+    Bin,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Check { files, report } => check(&files, &report),
+        Command::Fmt { files, check } => format_files(&files, check),
+        Command::Compile {
+            file,
+            output,
+            emit,
+            report,
+        } => compile(&file, &output, emit, &report),
+        Command::Explain { code } => explain(code.as_deref()),
+    };
+    ExitCode::from(code)
+}
+
+fn use_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+/// Prints the diagnostics of one compilation; returns its exit code.
+fn report(compilation: &Compilation, args: &ReportArgs) -> u8 {
+    let diags = compilation.rendered_diagnostics();
+    match args.format {
+        Format::Json => println!("{}", diag::render_json(&diags)),
+        Format::Human => eprint!("{}", diag::render_plain(&diags, use_color())),
+    }
+    exit_for(compilation, args)
+}
+
+fn check(files: &[PathBuf], args: &ReportArgs) -> u8 {
+    let mut worst = 0;
+    let mut all = Vec::new();
+    for file in files {
+        let compilation = compile_path(file, &Options::default());
+        match args.format {
+            // One JSON array for the whole run.
+            Format::Json => {
+                all.extend(compilation.rendered_diagnostics());
+                worst = worst.max(exit_for(&compilation, args));
+            }
+            Format::Human => worst = worst.max(report(&compilation, args)),
+        }
+    }
+    if matches!(args.format, Format::Json) {
+        println!("{}", diag::render_json(&all));
+    }
+    worst
+}
+
+fn exit_for(compilation: &Compilation, args: &ReportArgs) -> u8 {
+    if compilation.diagnostics.has_errors() {
+        2
+    } else if args.deny_warnings && compilation.diagnostics.has_warnings() {
+        1
+    } else {
+        0
+    }
+}
+
+fn compile(file: &Path, output: &Path, emit: Emit, args: &ReportArgs) -> u8 {
+    let compilation = compile_path(file, &Options::default());
+    let code = report(&compilation, args);
+    let Some(program) = compilation.program.as_ref().filter(|_| code == 0) else {
+        return code.max(1);
+    };
+    let bytes = match emit {
+        Emit::Json => program.to_json().into_bytes(),
+        Emit::Bin => program.to_bytes(),
+    };
+    if let Err(err) = std::fs::write(output, bytes) {
+        eprintln!("error: cannot write `{}`: {err}", output.display());
+        return 2;
+    }
+    println!(
+        "{} → {} ({})",
+        file.display(),
+        output.display(),
+        program.digest()
+    );
+    0
+}
+
+fn format_files(files: &[PathBuf], check_only: bool) -> u8 {
+    let mut code = 0;
+    for file in files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(err) => {
+                eprintln!("error: cannot read `{}`: {err}", file.display());
+                code = 2;
+                continue;
+            }
+        };
+        let mut sources = SourceMap::new();
+        let id = sources.add(file.display().to_string(), text.as_str());
+        let module = match parser::parse(id, &text) {
+            Ok(m) => m,
+            Err(diags) => {
+                let diags: Vec<Diagnostic> = diags
+                    .into_iter()
+                    .map(|d| d.with_sources(&sources))
+                    .collect();
+                eprint!("{}", diag::render_plain(&diags, use_color()));
+                code = 2;
+                continue;
+            }
+        };
+        let formatted = fmt::format(&module, &text);
+        if formatted == text {
+            continue;
+        }
+        if check_only {
+            println!("would reformat {}", file.display());
+            code = code.max(1);
+        } else if let Err(err) = std::fs::write(file, formatted) {
+            eprintln!("error: cannot write `{}`: {err}", file.display());
+            code = 2;
+        }
+    }
+    code
+}
+
+fn explain(code: Option<&str>) -> u8 {
+    let mut out = std::io::stdout().lock();
+    let Some(code) = code else {
+        for c in Code::ALL.iter().filter(|c| **c != Code::Note) {
+            let _ = writeln!(out, "{:<40} {}", c.as_str(), c.summary());
+        }
+        return 0;
+    };
+    match Code::parse(code) {
+        Some(c) => {
+            let _ = writeln!(
+                out,
+                "{}: {}\n\n{}",
+                c.as_str(),
+                c.summary(),
+                c.explanation()
+            );
+            0
+        }
+        None => {
+            eprintln!("error: no diagnostic code `{code}`; run `phasevc explain` to list them");
+            2
+        }
+    }
+}

@@ -1,1 +1,184 @@
-//! (being written)
+//! [ast::Module] ─check→ [typed::Program]: resolves every name across all files, types every
+//! expression against the fact schema, and reports every error it finds in one run.
+//!
+//! Declarations are collected first (ladder, facts, rules, checks), so order in the source does
+//! not matter; rule bodies are then checked on demand, which also finds recursion between rules.
+
+mod decls;
+mod expr;
+mod items;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::ast::{self, Span};
+use crate::diag::{Diagnostics, did_you_mean};
+use crate::schema::Schema;
+use crate::typed::{self, FactId, FactOrigin, RuleId};
+use crate::types::Type;
+
+/// What the checker knows beyond the source: the outputs plugins describe.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Plugin name → the typed outputs its description declares, on top of the outputs every
+    /// check has (`passed`, `findings`).
+    pub plugin_outputs: BTreeMap<String, Vec<(String, Type)>>,
+}
+
+/// Checks the modules of one policy (root first). Returns the typed program when there are
+/// no errors; every problem found is pushed to `diags`.
+pub fn check(
+    modules: &[ast::Module],
+    options: &Options,
+    diags: &mut Diagnostics,
+) -> Option<typed::Program> {
+    let mut cx = Checker::new(options);
+    cx.collect(modules);
+    cx.check_rules();
+    cx.check_items(modules);
+    let errors = cx.diags.has_errors();
+    diags.extend(std::mem::take(&mut cx.diags));
+    if errors || modules.is_empty() {
+        return None;
+    }
+    Some(cx.finish())
+}
+
+/// A rule as declared, and how far its checking has got.
+struct RuleSlot<'a> {
+    decl: &'a ast::RuleDecl,
+    params: Vec<(String, Type)>,
+    state: RuleState,
+}
+
+#[derive(Clone)]
+enum RuleState {
+    Unchecked,
+    InProgress,
+    /// Checked; `None` when its body had errors (already reported).
+    Done(Option<Type>),
+}
+
+/// A check as declared, with its outputs.
+struct CheckSlot {
+    name: String,
+    plugin: String,
+    config: Vec<(String, crate::types::Const)>,
+    outputs: Vec<(String, Type)>,
+    span: Span,
+}
+
+struct Checker<'a> {
+    options: &'a Options,
+    diags: Diagnostics,
+    name: Option<String>,
+    rungs: Vec<typed::Rung>,
+    /// Built-in facts plus `fact` declarations.
+    schema: Schema,
+    declared: Vec<typed::DeclaredFact>,
+    rules: Vec<RuleSlot<'a>>,
+    rule_index: HashMap<String, RuleId>,
+    typed_rules: Vec<Option<typed::Rule>>,
+    checks: Vec<CheckSlot>,
+    check_index: HashMap<String, usize>,
+    facts: Vec<typed::Fact>,
+    fact_index: HashMap<String, FactId>,
+    gates: Vec<typed::Gate>,
+    escalations: Vec<typed::Escalation>,
+    checklist: Vec<typed::ChecklistItem>,
+    /// The rules being checked, innermost last, to name a recursion cycle.
+    rule_stack: Vec<RuleId>,
+}
+
+/// Local variables in scope: quantifier variables and rule parameters. A variable's
+/// [`typed::LocalId`] is its position.
+#[derive(Default)]
+struct Scope {
+    vars: Vec<(String, Type)>,
+}
+
+impl Scope {
+    fn lookup(&self, name: &str) -> Option<(typed::LocalId, &Type)> {
+        self.vars
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, (n, _))| n == name)
+            .map(|(i, (_, t))| (u32::try_from(i).unwrap_or(u32::MAX), t))
+    }
+}
+
+impl<'a> Checker<'a> {
+    fn new(options: &'a Options) -> Self {
+        Checker {
+            options,
+            diags: Diagnostics::default(),
+            name: None,
+            rungs: Vec::new(),
+            schema: Schema::builtin().clone(),
+            declared: Vec::new(),
+            rules: Vec::new(),
+            rule_index: HashMap::new(),
+            typed_rules: Vec::new(),
+            checks: Vec::new(),
+            check_index: HashMap::new(),
+            facts: Vec::new(),
+            fact_index: HashMap::new(),
+            gates: Vec::new(),
+            escalations: Vec::new(),
+            checklist: Vec::new(),
+            rule_stack: Vec::new(),
+        }
+    }
+
+    fn rung(&self, name: &str) -> Option<typed::RungId> {
+        self.rungs
+            .iter()
+            .position(|r| r.name == name)
+            .and_then(|i| u32::try_from(i).ok())
+    }
+
+    fn rung_suggestion(&self, name: &str) -> Option<String> {
+        did_you_mean(name, self.rungs.iter().map(|r| r.name.as_str()))
+    }
+
+    /// The fact id of a schema path, interning it on first use.
+    fn intern_fact(&mut self, path: &str, ty: &Type, origin: FactOrigin) -> FactId {
+        if let Some(&id) = self.fact_index.get(path) {
+            return id;
+        }
+        let id = self.facts.len();
+        self.facts.push(typed::Fact {
+            path: path.to_owned(),
+            ty: ty.clone(),
+            origin,
+        });
+        self.fact_index.insert(path.to_owned(), id);
+        id
+    }
+
+    fn finish(self) -> typed::Program {
+        typed::Program {
+            name: self.name.unwrap_or_default(),
+            rungs: self.rungs,
+            facts: self.facts,
+            declared_facts: self.declared,
+            rules: self.typed_rules.into_iter().flatten().collect(),
+            checks: self
+                .checks
+                .into_iter()
+                .map(|c| typed::Check {
+                    name: c.name,
+                    plugin: c.plugin,
+                    config: c.config,
+                    outputs: c.outputs,
+                    span: c.span,
+                })
+                .collect(),
+            gates: self.gates,
+            escalations: self.escalations,
+            checklist: self.checklist,
+        }
+    }
+}

@@ -38,9 +38,10 @@ impl Code {
     /// Looks a code up by its full name (`phasev::check::unknown_fact`) or its last part
     /// (`unknown_fact`).
     pub fn parse(text: &str) -> Option<Code> {
-        Code::ALL.iter().copied().find(|c| {
-            c.as_str() == text || c.as_str().rsplit("::").next() == Some(text)
-        })
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str() == text || c.as_str().rsplit("::").next() == Some(text))
     }
 }
 

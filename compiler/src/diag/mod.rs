@@ -230,7 +230,10 @@ impl IntoIterator for Diagnostics {
 }
 
 /// "did you mean" for a misspelt name: the closest candidate within a small edit distance.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let mut best: Option<(usize, &str)> = None;
     for cand in candidates {
         let dist = strsim::damerau_levenshtein(name, cand);

@@ -107,7 +107,9 @@ impl Cx {
                     segments: vec![ident],
                 })
             }
-            Rule::list_lit => ExprKind::List(pair.into_inner().map(|p| self.lower_expr(p)).collect()),
+            Rule::list_lit => {
+                ExprKind::List(pair.into_inner().map(|p| self.lower_expr(p)).collect())
+            }
             Rule::call => {
                 let mut inner = pair.into_inner();
                 let name = self.lower_ident(next(&mut inner));
@@ -167,7 +169,13 @@ impl Cx {
                     }
                 }
                 kind => Expr {
-                    kind: ExprKind::Field(Box::new(Expr { kind, span: expr.span }), ident),
+                    kind: ExprKind::Field(
+                        Box::new(Expr {
+                            kind,
+                            span: expr.span,
+                        }),
+                        ident,
+                    ),
                     span,
                 },
             };
@@ -201,7 +209,11 @@ impl Cx {
         let day = parts.next().and_then(|p| p.parse::<u8>().ok());
         match (year, month, day) {
             (Some(y), Some(m), Some(d)) => Date::new(y, m, d).unwrap_or_else(|| {
-                self.bad_literal(span, format!("`{text}` is not a calendar date"), "no such day");
+                self.bad_literal(
+                    span,
+                    format!("`{text}` is not a calendar date"),
+                    "no such day",
+                );
                 Date {
                     year: y,
                     month: 1,
@@ -209,7 +221,11 @@ impl Cx {
                 }
             }),
             _ => {
-                self.bad_literal(span, format!("`{text}` is not a date"), "expected YYYY-MM-DD");
+                self.bad_literal(
+                    span,
+                    format!("`{text}` is not a date"),
+                    "expected YYYY-MM-DD",
+                );
                 Date {
                     year: 1970,
                     month: 1,
@@ -223,7 +239,11 @@ impl Cx {
         match text.parse::<f64>() {
             Ok(v) if v.is_finite() => v,
             _ => {
-                self.bad_literal(span, format!("`{text}` is not a finite number"), "out of range");
+                self.bad_literal(
+                    span,
+                    format!("`{text}` is not a finite number"),
+                    "out of range",
+                );
                 0.0
             }
         }

@@ -23,6 +23,7 @@ struct Grammar;
 /// Parses one file. On failure every diagnostic found is returned (a syntax error stops the
 /// file at its first error; bad literals and strings are all collected).
 pub fn parse(file: FileId, text: &str) -> Result<ast::Module, Diagnostics> {
+    pest::set_error_detail(true);
     let mut cx = Cx {
         file,
         diags: Diagnostics::default(),
@@ -49,6 +50,7 @@ pub fn parse(file: FileId, text: &str) -> Result<ast::Module, Diagnostics> {
 
 /// Parses a single expression (for tests, the fuzzer and tools).
 pub fn parse_expr(file: FileId, text: &str) -> Result<ast::Expr, Diagnostics> {
+    pest::set_error_detail(true);
     let mut cx = Cx {
         file,
         diags: Diagnostics::default(),
@@ -78,48 +80,88 @@ pub fn parse_expr(file: FileId, text: &str) -> Result<ast::Expr, Diagnostics> {
 }
 
 fn syntax_error(file: FileId, text: &str, err: &pest::error::Error<Rule>) -> Diagnostic {
-    let (start, end) = match err.location {
+    let (mut start, _) = match err.location {
         InputLocation::Pos(p) => (p, p),
         InputLocation::Span((s, e)) => (s, e),
     };
-    // Point at the offending token rather than an empty position when we can.
-    let end = if end == start {
-        text.get(start..)
-            .and_then(|rest| rest.chars().next())
-            .map_or(start, |c| start + c.len_utf8())
-    } else {
-        end
+    let mut expected = match &err.variant {
+        ErrorVariant::ParsingError { positives, .. } => expected_names(positives),
+        ErrorVariant::CustomError { message } => vec![message.clone()],
     };
-    let (message, label) = match &err.variant {
-        ErrorVariant::ParsingError { positives, .. } => {
-            let expected = describe_expected(positives);
-            let found = text
-                .get(start..)
-                .and_then(|rest| rest.split_whitespace().next())
-                .map_or("end of file".to_owned(), |tok| {
-                    format!("`{}`", tok.chars().take(24).collect::<String>())
-                });
-            (
-                format!("expected {expected}, found {found}"),
-                format!("expected {expected}"),
-            )
+    // With error detail on, pest also records the literal tokens tried at the furthest
+    // position, which names what is missing (`->`, `:`, `}`) instead of the enclosing rule.
+    if let Some(attempts) = err.parse_attempts() {
+        let mut names: Vec<String> = attempts
+            .expected_tokens()
+            .iter()
+            .map(ToString::to_string)
+            .filter(|t| !t.trim().is_empty() && t != "//")
+            .map(|t| format!("`{t}`"))
+            .collect();
+        for stack in attempts.call_stacks() {
+            names.extend(stack.parent.and_then(rule_name).map(str::to_owned));
         }
-        ErrorVariant::CustomError { message } => (message.clone(), message.clone()),
+        if !names.is_empty() {
+            start = attempts.max_position;
+            expected = condense(names);
+        }
+    }
+    expected.sort_unstable();
+    expected.dedup();
+    let expected = match expected.as_slice() {
+        [] => "something else".to_owned(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
     };
-    Diagnostic::new(Code::Syntax, Span::new(file, start, end), message)
-        .label(label)
-        .help("see the language tour in the README, or `phasevc explain phasev::parse::syntax`")
+    let found = text
+        .get(start..)
+        .and_then(|rest| rest.split_whitespace().next())
+        .map_or("end of file".to_owned(), |tok| {
+            format!("`{}`", tok.chars().take(24).collect::<String>())
+        });
+    let end = text
+        .get(start..)
+        .and_then(|rest| rest.chars().next())
+        .map_or(start, |c| start + c.len_utf8());
+    Diagnostic::new(
+        Code::Syntax,
+        Span::new(file, start, end),
+        format!("expected {expected}, found {found}"),
+    )
+    .label(format!("expected {expected}"))
+    .help("see the language guide (docs/language.md), or `phasevc explain phasev::parse::syntax`")
 }
 
-fn describe_expected(rules: &[Rule]) -> String {
-    let mut names: Vec<&str> = rules.iter().filter_map(|r| rule_name(*r)).collect();
-    names.sort_unstable();
-    names.dedup();
-    match names.as_slice() {
-        [] => "something else".to_owned(),
-        [one] => (*one).to_owned(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+/// Folds the token sets that mean "an expression", "an operator" or "a name" into those words.
+fn condense(mut tokens: Vec<String>) -> Vec<String> {
+    const EXPRESSION: &[&str] = &[
+        "`\"`", "`(`", "`-`", "`0..9`", "`[`", "`all`", "`any`", "`count`", "`false`", "`if`",
+        "`none`", "`not`", "`true`",
+    ];
+    const OPERATOR: &[&str] = &[
+        "`!=`", "`*`", "`+`", "`-`", "`/`", "`<=`", "`<`", "`==`", "`>=`", "`>`", "`and`", "`in`",
+        "`or`", "`.`",
+    ];
+    const NAME: &[&str] = &["`A..Z`", "`a..z`", "`_`"];
+    for (marker, set, word) in [
+        ("`0..9`", EXPRESSION, "an expression"),
+        ("`==`", OPERATOR, "an operator"),
+        ("`a..z`", NAME, "a name"),
+    ] {
+        if tokens.iter().any(|t| t == marker) {
+            tokens.retain(|t| !set.contains(&t.as_str()) && !NAME.contains(&t.as_str()));
+            tokens.push(word.to_owned());
+        }
     }
+    tokens
+}
+
+fn expected_names(rules: &[Rule]) -> Vec<String> {
+    rules
+        .iter()
+        .filter_map(|r| rule_name(*r))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// What a user calls each grammar rule, for "expected …" messages.
@@ -134,7 +176,9 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         | Rule::check_decl
         | Rule::gate_decl
         | Rule::escalate_decl
-        | Rule::checklist_decl => "a declaration (policy, import, ladder, fact, rule, check, gate, escalate, checklist)",
+        | Rule::checklist_decl => {
+            "a declaration (policy, import, ladder, fact, rule, check, gate, escalate, checklist)"
+        }
         Rule::rung_decl => "a rung name",
         Rule::gate_item | Rule::gate_kind => "`require` or `warn`",
         Rule::severity => "a severity (critical, warning, info)",
@@ -328,7 +372,9 @@ impl Cx {
         let rule = pair.as_rule();
         let mut inner = pair.into_inner();
         let kind = match rule {
-            Rule::esc_severity => EscalateItemKind::Severity(lower_severity(next(&mut inner).as_str())),
+            Rule::esc_severity => {
+                EscalateItemKind::Severity(lower_severity(next(&mut inner).as_str()))
+            }
             Rule::esc_context => EscalateItemKind::Context(self.lower_string(next(&mut inner))),
             Rule::esc_impact => EscalateItemKind::Impact(self.lower_string(next(&mut inner))),
             Rule::esc_option => {
@@ -412,7 +458,10 @@ fn next<'i>(inner: &mut impl Iterator<Item = Pair<'i, Rule>>) -> Pair<'i, Rule> 
     }
 }
 
-#[expect(clippy::panic, reason = "the grammar guarantees the rule set; this marks a bug in it")]
+#[expect(
+    clippy::panic,
+    reason = "the grammar guarantees the rule set; this marks a bug in it"
+)]
 fn unreachable_rule(rule: Rule) -> ! {
     panic!("phasev parser bug: unexpected grammar rule {rule:?}")
 }

@@ -10,7 +10,10 @@ impl Cx {
     pub(super) fn lower_string(&mut self, pair: Pair<'_, Rule>) -> StrLit {
         let span = self.span(&pair);
         // The body starts after the opening quote.
-        let body = pair.as_str().get(1..pair.as_str().len().saturating_sub(1)).unwrap_or("");
+        let body = pair
+            .as_str()
+            .get(1..pair.as_str().len().saturating_sub(1))
+            .unwrap_or("");
         let base = span.start as usize + 1;
         let mut parts = Vec::new();
         let mut text = String::new();
@@ -75,7 +78,8 @@ impl Cx {
         let valid = !trimmed.is_empty()
             && trimmed.split('.').all(|seg| {
                 let mut cs = seg.chars();
-                cs.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                cs.next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                     && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
             });
         if !valid {

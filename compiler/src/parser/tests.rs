@@ -12,17 +12,26 @@ fn parse_ok(text: &str) -> ast::Module {
 
 #[test]
 fn parses_the_brief_sketch() {
-    let m = parse_ok(include_str!("../../../tests/corpus/valid/brief_sketch.phasev"));
+    let m = parse_ok(include_str!(
+        "../../../tests/corpus/valid/brief_sketch.phasev"
+    ));
     assert_eq!(m.items.len(), 7);
 }
 
 #[test]
 fn precedence_of_and_or_not() {
     let e = parse_expr(FileId(0), "not a and b or c").ok();
-    let Some(ast::Expr { kind: ast::ExprKind::Binary(ast::BinaryOp::Or, lhs, _), .. }) = e else {
+    let Some(ast::Expr {
+        kind: ast::ExprKind::Binary(ast::BinaryOp::Or, lhs, _),
+        ..
+    }) = e
+    else {
         unreachable!("or must be the root: {e:?}")
     };
-    assert!(matches!(lhs.kind, ast::ExprKind::Binary(ast::BinaryOp::And, _, _)));
+    assert!(matches!(
+        lhs.kind,
+        ast::ExprKind::Binary(ast::BinaryOp::And, _, _)
+    ));
 }
 
 #[test]
@@ -40,8 +49,10 @@ fn literals_are_range_checked() {
 
 #[test]
 fn strings_split_into_text_and_holes() {
-    let Ok(ast::Expr { kind: ast::ExprKind::Str(s), .. }) =
-        parse_expr(FileId(0), r#""{cloud.quota.name} at \{x\} {target}""#)
+    let Ok(ast::Expr {
+        kind: ast::ExprKind::Str(s),
+        ..
+    }) = parse_expr(FileId(0), r#""{cloud.quota.name} at \{x\} {target}""#)
     else {
         unreachable!()
     };

@@ -47,7 +47,9 @@ static BUILTIN: LazyLock<Schema> = LazyLock::new(|| {
                 let path = decl.path.to_string();
                 let ty = Type::from_ast(&decl.ty);
                 if !path.starts_with("feature.") {
-                    schema.facts.insert(format!("{BASELINE}.{path}"), ty.clone());
+                    schema
+                        .facts
+                        .insert(format!("{BASELINE}.{path}"), ty.clone());
                 }
                 schema.facts.insert(path, ty);
             }

@@ -1,0 +1,365 @@
+//! The declaration pass: policy name, ladder, `fact`s, rules and checks, with duplicate and
+//! shadowing errors. Runs before any expression is checked.
+
+use std::collections::HashMap;
+
+use super::{CheckSlot, Checker, RuleSlot, RuleState};
+use crate::ast::{self, ItemKind, Span, StrLit};
+use crate::diag::{Code, Diagnostic};
+use crate::schema;
+use crate::typed::{self, Builtin};
+use crate::types::{Const, Type};
+
+impl<'a> Checker<'a> {
+    pub(super) fn collect(&mut self, modules: &'a [ast::Module]) {
+        let mut ladder: Option<Span> = None;
+        let mut policy: Option<Span> = None;
+        for (index, module) in modules.iter().enumerate() {
+            for item in &module.items {
+                match &item.kind {
+                    ItemKind::Policy(name) if index == 0 => {
+                        if let Some(first) = policy {
+                            self.diags.push(
+                                Diagnostic::new(
+                                    Code::Policy,
+                                    name.span,
+                                    "the policy is named twice",
+                                )
+                                .label("second name")
+                                .also(first, "first named here")
+                                .help("keep one `policy` line in the root file"),
+                            );
+                        } else {
+                            policy = Some(name.span);
+                            self.name = Some(name.name.clone());
+                        }
+                    }
+                    ItemKind::Ladder(rungs) => match ladder {
+                        Some(first) => self.diags.push(
+                            Diagnostic::new(Code::Ladder, item.span, "a policy has one ladder")
+                                .label("second ladder")
+                                .also(first, "first ladder")
+                                .help("merge the rungs into one `ladder` block"),
+                        ),
+                        None => {
+                            ladder = Some(item.span);
+                            self.collect_ladder(item.span, rungs);
+                        }
+                    },
+                    _ => {}
+                }
+            }
+        }
+        // Rules after the ladder: a rule may not take a rung's name.
+        for module in modules {
+            for item in &module.items {
+                match &item.kind {
+                    ItemKind::Fact(decl) => self.collect_fact(decl),
+                    ItemKind::Rule(decl) => self.collect_rule(decl),
+                    _ => {}
+                }
+            }
+        }
+        // Checks come last: a check's name must not hide a fact namespace or a rule.
+        for module in modules {
+            for item in &module.items {
+                if let ItemKind::Check(decl) = &item.kind {
+                    self.collect_check(decl, item.span);
+                }
+            }
+        }
+        if let Some(root) = modules.first() {
+            let start = Span::new(root.file, 0, 0);
+            if policy.is_none() {
+                self.diags.push(
+                    Diagnostic::new(Code::Policy, start, "the policy has no name")
+                        .label("expected `policy <name>` in this file")
+                        .help("start the root file with a line such as `policy phase_v`"),
+                );
+            }
+            if ladder.is_none() {
+                self.diags.push(
+                    Diagnostic::new(Code::Ladder, start, "the policy has no ladder")
+                        .label("no `ladder` in this file or its imports")
+                        .help("declare the rungs in order: `ladder { local_compose \"Local Docker Compose\" … }`"),
+                );
+            }
+        }
+    }
+
+    fn collect_ladder(&mut self, span: Span, rungs: &[ast::RungDecl]) {
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for rung in rungs {
+            if let Some(&first) = seen.get(rung.name.name.as_str()) {
+                self.duplicate("rung", &rung.name.name, rung.name.span, first);
+                continue;
+            }
+            seen.insert(&rung.name.name, rung.name.span);
+            let label = match &rung.label {
+                Some(l) => self.plain(l, "a rung label").unwrap_or_default(),
+                None => rung.name.name.clone(),
+            };
+            self.rungs.push(typed::Rung {
+                name: rung.name.name.clone(),
+                label,
+                span: rung.name.span,
+            });
+        }
+        if self.rungs.len() < 2 {
+            self.diags.push(
+                Diagnostic::new(Code::Ladder, span, "a ladder needs at least two rungs")
+                    .label("too few rungs to promote between")
+                    .help("list the environments in promotion order, lowest first"),
+            );
+        }
+    }
+
+    fn collect_fact(&mut self, decl: &ast::FactDecl) {
+        let path = decl.path.to_string();
+        let span = decl.path.span;
+        self.check_type_expr(&decl.ty);
+        if schema::Schema::builtin().contains(&path) {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::Duplicate,
+                    span,
+                    format!("`{path}` is a built-in fact"),
+                )
+                .label("already in the built-in schema")
+                .help("built-in facts need no declaration; remove this line"),
+            );
+            return;
+        }
+        if let Some(prev) = self.declared.iter().find(|d| d.path == path) {
+            let first = prev.span;
+            self.duplicate("fact", &path, span, first);
+            return;
+        }
+        let conflict = self.schema.iter().find(|(p, _)| {
+            p.starts_with(&format!("{path}.")) || path.starts_with(&format!("{p}."))
+        });
+        if let Some((other, _)) = conflict {
+            let other = other.to_owned();
+            self.diags.push(
+                Diagnostic::new(
+                    Code::Duplicate,
+                    span,
+                    format!("fact `{path}` overlaps fact `{other}`"),
+                )
+                .label("one fact path may not lie inside another")
+                .help("a fact is a leaf or a record; declare a record type to group values"),
+            );
+            return;
+        }
+        let ty = Type::from_ast(&decl.ty);
+        self.schema.insert(path.clone(), ty.clone());
+        self.declared.push(typed::DeclaredFact { path, ty, span });
+    }
+
+    fn collect_rule(&mut self, decl: &'a ast::RuleDecl) {
+        let name = &decl.name.name;
+        if let Some(&id) = self.rule_index.get(name) {
+            let first = self.rules[id].decl.name.span;
+            self.duplicate("rule", name, decl.name.span, first);
+            return;
+        }
+        if Builtin::from_name(name).is_some() || name == "target" {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::Duplicate,
+                    decl.name.span,
+                    format!("`{name}` is a built-in name"),
+                )
+                .label("cannot be redefined")
+                .help("choose another name for the rule"),
+            );
+            return;
+        }
+        if let Some(rung) = self.rungs.iter().find(|r| r.name == *name) {
+            let first = rung.span;
+            self.diags.push(
+                Diagnostic::new(
+                    Code::Duplicate,
+                    decl.name.span,
+                    format!("rule `{name}` has the name of a rung"),
+                )
+                .label("a bare name would be ambiguous")
+                .also(first, "the rung")
+                .help("rename the rule"),
+            );
+            return;
+        }
+        let mut params: Vec<(String, Type)> = Vec::new();
+        for p in &decl.params {
+            self.check_type_expr(&p.ty);
+            if params.iter().any(|(n, _)| *n == p.name.name) {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::Duplicate,
+                        p.name.span,
+                        format!("parameter `{}` is declared twice", p.name.name),
+                    )
+                    .label("duplicate parameter")
+                    .help("give each parameter its own name"),
+                );
+            }
+            params.push((p.name.name.clone(), Type::from_ast(&p.ty)));
+        }
+        self.rule_index.insert(name.clone(), self.rules.len());
+        self.rules.push(RuleSlot {
+            decl,
+            params,
+            state: RuleState::Unchecked,
+        });
+        self.typed_rules.push(None);
+    }
+
+    fn collect_check(&mut self, decl: &ast::CheckDecl, span: Span) {
+        let name = &decl.name.name;
+        if let Some(&id) = self.check_index.get(name) {
+            let first = self.checks[id].span;
+            self.duplicate("check", name, decl.name.span, first);
+            return;
+        }
+        if self.schema.is_namespace(name)
+            || self.rule_index.contains_key(name)
+            || self.rung(name).is_some()
+        {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::Duplicate,
+                    decl.name.span,
+                    format!("check `{name}` has the name of a fact namespace, rule or rung"),
+                )
+                .label("its outputs would be ambiguous")
+                .help("rename the check"),
+            );
+            return;
+        }
+        let plugin = self
+            .plain(&decl.plugin, "a plugin name")
+            .unwrap_or_default();
+        let mut config: Vec<(String, Const)> = Vec::new();
+        for item in &decl.config {
+            if config.iter().any(|(k, _)| *k == item.key.name) {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::Duplicate,
+                        item.key.span,
+                        format!("configuration key `{}` is set twice", item.key.name),
+                    )
+                    .label("duplicate key")
+                    .help("set each key once"),
+                );
+                continue;
+            }
+            if let Some(value) = self.constant(&item.value) {
+                config.push((item.key.name.clone(), value));
+            }
+        }
+        let mut outputs = schema::check_outputs();
+        if let Some(extra) = self.options.plugin_outputs.get(&plugin) {
+            for (out, ty) in extra {
+                if !outputs.iter().any(|(n, _)| n == out) {
+                    outputs.push((out.clone(), ty.clone()));
+                }
+            }
+        }
+        self.check_index.insert(name.clone(), self.checks.len());
+        self.checks.push(CheckSlot {
+            name: name.clone(),
+            plugin,
+            config,
+            outputs,
+            span,
+        });
+    }
+
+    /// A literal value for a plugin's configuration.
+    fn constant(&mut self, e: &ast::Expr) -> Option<Const> {
+        use ast::ExprKind as K;
+        Some(match &e.kind {
+            K::Bool(b) => Const::Bool(*b),
+            K::Int(n) => Const::Int(*n),
+            K::Float(f) => Const::Float(*f),
+            K::Str(s) => Const::Str(self.plain(s, "a configuration value")?),
+            K::Duration { value, unit } => Const::Duration(value * unit.millis()),
+            K::Percent(p) => Const::Percent(p / 100.0),
+            K::Date(d) => Const::Date(d.days_since_epoch()),
+            K::Unary(ast::UnaryOp::Neg, inner) => match self.constant(inner)? {
+                Const::Int(n) => Const::Int(n.checked_neg()?),
+                Const::Float(f) => Const::Float(-f),
+                Const::Duration(f) => Const::Duration(-f),
+                Const::Percent(f) => Const::Percent(-f),
+                _ => return self.not_constant(e),
+            },
+            K::List(items) => {
+                let items: Option<Vec<Const>> = items.iter().map(|i| self.constant(i)).collect();
+                Const::List(items?)
+            }
+            _ => return self.not_constant(e),
+        })
+    }
+
+    fn not_constant(&mut self, e: &ast::Expr) -> Option<Const> {
+        self.diags.push(
+            Diagnostic::new(
+                Code::NotConstant,
+                e.span,
+                "plugin configuration must be a literal",
+            )
+            .label("not a constant")
+            .help("use a string, number, boolean, duration, percentage, date, or a list of them"),
+        );
+        None
+    }
+
+    /// Reports duplicate record fields in a type expression.
+    fn check_type_expr(&mut self, t: &ast::TypeExpr) {
+        match &t.kind {
+            ast::TypeExprKind::Scalar(_) => {}
+            ast::TypeExprKind::List(elem) => self.check_type_expr(elem),
+            ast::TypeExprKind::Record(fields) => {
+                for (i, f) in fields.iter().enumerate() {
+                    if let Some(first) = fields[..i].iter().find(|g| g.name.name == f.name.name) {
+                        let first = first.name.span;
+                        self.duplicate("field", &f.name.name, f.name.span, first);
+                    }
+                    self.check_type_expr(&f.ty);
+                }
+            }
+        }
+    }
+
+    /// The text of a string that must not interpolate.
+    pub(super) fn plain(&mut self, s: &StrLit, what: &str) -> Option<String> {
+        let text = s.as_plain();
+        if text.is_none() {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::Interpolation,
+                    s.span,
+                    format!("{what} cannot interpolate facts"),
+                )
+                .label("holes are not allowed here")
+                .help("write plain text, or escape braces as `\\{` and `\\}`"),
+            );
+        }
+        text
+    }
+
+    pub(super) fn duplicate(&mut self, what: &str, name: &str, span: Span, first: Span) {
+        self.diags.push(
+            Diagnostic::new(
+                Code::Duplicate,
+                span,
+                format!("{what} `{name}` is defined twice"),
+            )
+            .label("second definition")
+            .also(first, "first defined here")
+            .help(format!(
+                "rename or remove one of the two; each {what} name must be unique"
+            )),
+        );
+    }
+}

@@ -1,0 +1,100 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+
+use super::*;
+use crate::diag::Code;
+use crate::load::{MemoryFs, load};
+
+const PRELUDE: &str = "policy p\nladder { a \"A\"\n b \"B\"\n c \"C\" }\n";
+
+fn codes(body: &str) -> Vec<Code> {
+    let fs = MemoryFs::new().with("p.phasev", format!("{PRELUDE}{body}"));
+    let mut diags = Diagnostics::default();
+    let loaded = load(Path::new("p.phasev"), &fs, &mut diags);
+    check(&loaded.modules, &Options::default(), &mut diags);
+    diags.sorted().iter().map(|d| d.code()).collect()
+}
+
+#[test]
+fn the_brief_sketch_checks() {
+    let src = include_str!("../../../tests/corpus/valid/brief_sketch.phasev");
+    let fs = MemoryFs::new().with("s.phasev", src);
+    let mut diags = Diagnostics::default();
+    let loaded = load(Path::new("s.phasev"), &fs, &mut diags);
+    let program = check(&loaded.modules, &Options::default(), &mut diags);
+    let msgs: Vec<_> = diags.iter().map(|d| d.message().to_owned()).collect();
+    assert!(msgs.is_empty(), "{msgs:?}");
+    let program = program.unwrap();
+    assert_eq!(program.gates.len(), 1);
+    assert_eq!(program.gates[0].requirements.len(), 6);
+    assert!(program.facts.iter().any(|f| f.path == "pci.passed"));
+}
+
+#[test]
+fn names_resolve_and_misspellings_are_errors() {
+    assert_eq!(
+        codes("gate a -> b { require \"x\": tests.unit.faild == 0 }"),
+        [Code::UnknownFact]
+    );
+    assert_eq!(
+        codes("gate a -> b { require \"x\": tests.unit == 0 }"),
+        [Code::UnknownFact]
+    );
+    assert_eq!(
+        codes("gate a -> b { require \"x\": sdd }"),
+        [Code::UnknownName]
+    );
+    assert_eq!(
+        codes("gate a -> b { require \"x\": all p in k8s.pods: p.redy }"),
+        [Code::UnknownField]
+    );
+    assert!(codes("gate a -> b { require \"x\": feature.stage >= b and target == b }").is_empty());
+}
+
+#[test]
+fn types_are_checked() {
+    assert_eq!(
+        codes("gate a -> b { require \"x\": metrics.latency_p95 < \"250ms\" }"),
+        [Code::TypeMismatch]
+    );
+    assert_eq!(
+        codes("gate a -> b { require \"x\": tests.unit.failed and true }"),
+        [Code::TypeMismatch]
+    );
+    assert_eq!(
+        codes("gate a -> b { require \"x\": tests.unit.failed }"),
+        [Code::TypeMismatch]
+    );
+    assert!(codes("gate a -> b { require \"x\": metrics.latency_p95 <= baseline.metrics.latency_p95 * 110% }").is_empty());
+    assert!(
+        codes("gate a -> b { require \"x\": cloud.quota.used < cloud.quota.limit * 90% }")
+            .is_empty()
+    );
+    assert!(codes("gate a -> b { require \"x\": max(kafka.groups.lag) < 1000 }").is_empty());
+    assert!(codes("gate a -> b { require \"x\": (count p in k8s.pods: p.ready) >= 2 }").is_empty());
+}
+
+#[test]
+fn gates_follow_the_ladder() {
+    assert_eq!(codes("gate b -> a { }"), [Code::BackwardGate]);
+    assert_eq!(codes("gate a -> d { }"), [Code::UnknownRung]);
+    assert_eq!(codes("gate a -> b { }\ngate a -> b { }"), [Code::Duplicate]);
+}
+
+#[test]
+fn rules_may_not_recurse() {
+    let found = codes("rule x = y\nrule y = x\ngate a -> b { require \"r\": x }");
+    assert!(found.contains(&Code::RuleCycle), "{found:?}");
+    assert!(codes("rule ok(p: {ready: bool}) = p.ready\ngate a -> b { require \"r\": all p in k8s.pods: ok(p) }").is_empty());
+}
+
+#[test]
+fn escalations_are_complete() {
+    let found =
+        codes("escalate \"t\" when true { context \"c\" option \"o\": \"t\" recommend 2: \"r\" }");
+    assert_eq!(
+        found,
+        [Code::Escalation, Code::Escalation, Code::Escalation]
+    );
+}
