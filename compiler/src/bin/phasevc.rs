@@ -119,13 +119,42 @@ fn check(files: &[PathBuf], args: &ReportArgs) -> u8 {
                 all.extend(compilation.rendered_diagnostics());
                 worst = worst.max(exit_for(&compilation, args));
             }
-            Format::Human => worst = worst.max(report(&compilation, args)),
+            Format::Human => {
+                worst = worst.max(report(&compilation, args));
+                if let Some(program) = &compilation.typed {
+                    println!("{}: {}", file.display(), summary(program, &compilation));
+                }
+            }
         }
     }
     if matches!(args.format, Format::Json) {
         println!("{}", diag::render_json(&all));
     }
     worst
+}
+
+/// One line saying what a policy that compiled contains.
+fn summary(program: &phasev_compiler::typed::Program, compilation: &Compilation) -> String {
+    let requirements: usize = program.gates.iter().map(|g| g.requirements.len()).sum();
+    let warnings = compilation
+        .diagnostics
+        .iter()
+        .filter(|d| d.level() == diag::Level::Warning)
+        .count();
+    format!(
+        "ok, policy `{}`: {}, {}, {}, {}, {}, {}",
+        program.name,
+        counted(program.rungs.len(), "rung"),
+        counted(program.gates.len(), "gate"),
+        counted(requirements, "requirement"),
+        counted(program.escalations.len(), "escalation"),
+        counted(program.checklist.len(), "checklist item"),
+        counted(warnings, "warning"),
+    )
+}
+
+fn counted(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 fn exit_for(compilation: &Compilation, args: &ReportArgs) -> u8 {
