@@ -744,6 +744,21 @@ impl Checker<'_> {
                 );
                 None
             }
+            RuleState::Unchecked if self.rule_stack.len() >= crate::parser::MAX_NESTING => {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::RuleDepth,
+                        use_span,
+                        format!(
+                            "rules refer to each other more than {} levels deep",
+                            crate::parser::MAX_NESTING
+                        ),
+                    )
+                    .label("one level too many")
+                    .help("flatten the chain of rules"),
+                );
+                None
+            }
             RuleState::Unchecked => {
                 self.check_rule(rule);
                 match &self.rules[rule].state {
