@@ -1,4 +1,261 @@
-//! Placeholder so the pipeline builds; replaced by the real module when it lands.
-pub fn analyze(_: &crate::typed::Program) -> crate::diag::Diagnostics {
-    crate::diag::Diagnostics::default()
+//! typed::Program ─analyze→ warnings: requirements that can never pass or never fail, unused
+//! rules, facts and checks, and gates whose source rung nobody can reach.
+
+mod interval;
+mod logic;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeSet;
+
+use logic::Verdict;
+
+use crate::ast::{ReqKind, Span};
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::typed::{Expr, ExprKind, FactOrigin, Program};
+
+/// Every warning the analysis finds; it never reports errors.
+pub fn analyze(program: &Program) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    satisfiability(program, &mut diags);
+    usage(program, &mut diags);
+    reachability(program, &mut diags);
+    diags
+}
+
+fn satisfiability(program: &Program, diags: &mut Diagnostics) {
+    for gate in &program.gates {
+        for req in &gate.requirements {
+            let what = match req.kind {
+                ReqKind::Require => "requirement",
+                ReqKind::Warn => "warning",
+            };
+            let subject = format!("{what} `{}`", req.name);
+            report(
+                program,
+                &req.expr,
+                &subject,
+                ("can never be satisfied", "can never fail"),
+                diags,
+            );
+        }
+    }
+    for esc in &program.escalations {
+        let title: String = esc
+            .title
+            .parts
+            .iter()
+            .map(|p| match p {
+                crate::typed::TextPart::Text(t) => t.as_str(),
+                crate::typed::TextPart::Hole(_) => "{…}",
+            })
+            .collect();
+        let subject = format!("escalation `{title}`");
+        report(
+            program,
+            &esc.when,
+            &subject,
+            ("can never fire", "always fires"),
+            diags,
+        );
+    }
+    for item in &program.checklist {
+        let subject = format!("checklist item `{}`", item.label);
+        report(
+            program,
+            &item.expr,
+            &subject,
+            ("can never be checked", "is always checked"),
+            diags,
+        );
+    }
+}
+
+fn report(
+    program: &Program,
+    e: &Expr,
+    subject: &str,
+    (never, always): (&str, &str),
+    diags: &mut Diagnostics,
+) {
+    let (code, message, label, help) = match logic::verdict(program, e) {
+        Verdict::NeverTrue(var) => (
+            Code::NeverPasses,
+            format!("{subject} {never}"),
+            "this is never true",
+            match var {
+                Some(v) => format!("the conditions on `{v}` leave no possible value"),
+                None => "it is false whatever the facts are".to_owned(),
+            },
+        ),
+        Verdict::AlwaysTrue(var) => (
+            Code::AlwaysPasses,
+            format!("{subject} {always}"),
+            "this is always true",
+            match var {
+                Some(v) => format!(
+                    "every value of `{v}` satisfies it; did you mean `and` instead of `or`?"
+                ),
+                None => "it is true whatever the facts are, so it checks nothing".to_owned(),
+            },
+        ),
+        Verdict::Unknown => return,
+    };
+    diags.push(
+        Diagnostic::new(code, e.span, message)
+            .label(label)
+            .help(help),
+    );
+}
+
+/// What the used part of the program reads: rules reached from gates, escalations and the
+/// checklist, and the facts those read.
+#[derive(Default)]
+struct Used {
+    rules: BTreeSet<usize>,
+    facts: BTreeSet<usize>,
+}
+
+impl Used {
+    fn visit(&mut self, program: &Program, e: &Expr) {
+        let mut pending = Vec::new();
+        e.walk(&mut |node| match &node.kind {
+            ExprKind::Fact(id) => {
+                self.facts.insert(*id);
+            }
+            ExprKind::Rule(id, _) if self.rules.insert(*id) => pending.push(*id),
+            _ => {}
+        });
+        for id in pending {
+            if let Some(rule) = program.rules.get(id) {
+                self.visit(program, &rule.body);
+            }
+        }
+    }
+}
+
+fn usage(program: &Program, diags: &mut Diagnostics) {
+    let mut used = Used::default();
+    for gate in &program.gates {
+        for req in &gate.requirements {
+            used.visit(program, &req.expr);
+        }
+    }
+    for esc in &program.escalations {
+        used.visit(program, &esc.when);
+        for text in [&esc.title, &esc.context, &esc.impact, &esc.recommend.reason]
+            .into_iter()
+            .chain(esc.options.iter().flat_map(|o| [&o.title, &o.tradeoff]))
+        {
+            for part in &text.parts {
+                if let crate::typed::TextPart::Hole(e) = part {
+                    used.visit(program, e);
+                }
+            }
+        }
+    }
+    for item in &program.checklist {
+        used.visit(program, &item.expr);
+    }
+    for (id, rule) in program.rules.iter().enumerate() {
+        if !used.rules.contains(&id) {
+            diags.push(
+                Diagnostic::new(
+                    Code::UnusedRule,
+                    rule.span,
+                    format!("rule `{}` is never used", rule.name),
+                )
+                .label("not referenced by any gate, escalation or checklist item")
+                .help("remove it, or use it in a requirement"),
+            );
+        }
+    }
+    let read: BTreeSet<&str> = used
+        .facts
+        .iter()
+        .filter_map(|id| program.facts.get(*id))
+        .map(|f| f.path.as_str())
+        .collect();
+    for fact in &program.declared_facts {
+        if !read.contains(fact.path.as_str()) {
+            diags.push(
+                Diagnostic::new(
+                    Code::UnusedFact,
+                    fact.span,
+                    format!("fact `{}` is declared but never read", fact.path),
+                )
+                .label("never read")
+                .help("remove the declaration, or read the fact in a requirement"),
+            );
+        }
+    }
+    for (id, check) in program.checks.iter().enumerate() {
+        let read_any = used.facts.iter().any(|f| {
+            program
+                .facts
+                .get(*f)
+                .is_some_and(|fact| fact.origin == FactOrigin::Check(id))
+        });
+        if !read_any {
+            diags.push(
+                Diagnostic::new(
+                    Code::UnusedCheck,
+                    check.span,
+                    format!("check `{}` is never read", check.name),
+                )
+                .label("its plugin would run for nothing")
+                .help(format!(
+                    "read its outcome, e.g. `require \"…\": {}.passed`, or remove it",
+                    check.name
+                )),
+            );
+        }
+    }
+}
+
+fn reachability(program: &Program, diags: &mut Diagnostics) {
+    let mut reachable = BTreeSet::from([0u32]);
+    loop {
+        let before = reachable.len();
+        for gate in &program.gates {
+            if reachable.contains(&gate.from) {
+                reachable.insert(gate.to);
+            }
+        }
+        if reachable.len() == before {
+            break;
+        }
+    }
+    for gate in &program.gates {
+        if reachable.contains(&gate.from) {
+            continue;
+        }
+        let name = |i: u32| {
+            program
+                .rungs
+                .get(i as usize)
+                .map_or("?", |r| r.name.as_str())
+        };
+        let from = name(gate.from);
+        let below = gate.from.checked_sub(1).map_or("?", name);
+        diags.push(
+            Diagnostic::new(
+                Code::UnreachableGate,
+                gate_head(gate.span),
+                format!("gate from `{from}` can never be used"),
+            )
+            .label(format!("no chain of gates reaches `{from}`"))
+            .help(format!(
+                "add `gate {below} -> {from} {{ … }}`, or start this gate lower"
+            )),
+        );
+    }
+}
+
+/// The `gate a -> b` part of a gate's span, so the label does not cover the whole block.
+fn gate_head(span: Span) -> Span {
+    Span {
+        end: span.start + 4,
+        ..span
+    }
 }
