@@ -1,0 +1,60 @@
+//! The comments of a source file, in order, taken one by one as the formatter reaches them.
+
+/// `// …` comments outside string literals, with their byte offsets.
+pub(super) struct Comments {
+    list: Vec<(usize, String)>,
+    next: usize,
+}
+
+impl Comments {
+    pub fn scan(source: &str) -> Comments {
+        let mut list = Vec::new();
+        let bytes = source.as_bytes();
+        let mut in_string = false;
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' if in_string => i += 1,
+                b'"' => in_string = !in_string,
+                b'\n' => in_string = false,
+                b'/' if !in_string && bytes.get(i + 1) == Some(&b'/') => {
+                    let end = source[i..].find('\n').map_or(source.len(), |n| i + n);
+                    list.push((i, source[i..end].trim_end().to_owned()));
+                    i = end;
+                    continue;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        Comments { list, next: 0 }
+    }
+
+    pub fn next_start(&self) -> Option<usize> {
+        self.list.get(self.next).map(|(start, _)| *start)
+    }
+
+    /// The next comment, if it starts before `pos`.
+    pub fn take_before(&mut self, pos: usize) -> Option<String> {
+        let (start, text) = self.list.get(self.next)?;
+        if *start >= pos {
+            return None;
+        }
+        self.next += 1;
+        Some(text.clone())
+    }
+
+    /// The next comment, if it follows `end` on the same line.
+    pub fn trailing(&mut self, source: &str, end: usize) -> Option<String> {
+        let (start, text) = self.list.get(self.next)?;
+        let same_line = *start >= end
+            && source
+                .get(end..*start)
+                .is_some_and(|gap| !gap.contains('\n'));
+        if !same_line {
+            return None;
+        }
+        self.next += 1;
+        Some(text.clone())
+    }
+}
