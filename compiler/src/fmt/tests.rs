@@ -66,7 +66,10 @@ fn parentheses_only_where_needed() {
             "rule r = (count p in ps: p.ok) >= 2",
         ),
         ("rule r = (a.b).c", "rule r = a.b.c"),
-        ("rule r = (if a then b else c).d", "rule r = (if a then b else c).d"),
+        (
+            "rule r = (if a then b else c).d",
+            "rule r = (if a then b else c).d",
+        ),
         ("rule r = f(x).y", "rule r = f(x).y"),
         ("rule r = -(-x)", "rule r = --x"),
         (

@@ -259,9 +259,11 @@ struct Cx {
 }
 
 impl Cx {
+    /// A pair's span without the whitespace and comments pest's implicit skipping leaves at
+    /// its end (after an optional part that did not match).
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
+        Span::new(self.file, s.start(), s.start() + content_len(s.as_str()))
     }
 
     fn lower_ident(&self, pair: Pair<'_, Rule>) -> Ident {
@@ -464,6 +466,37 @@ impl Cx {
         };
         TypeExpr { kind, span }
     }
+}
+
+/// The length of `text` without trailing whitespace and `//` comments.
+fn content_len(text: &str) -> usize {
+    let mut end = text.len();
+    loop {
+        let trimmed = text[..end].trim_end();
+        end = trimmed.len();
+        let line_start = trimmed.rfind('\n').map_or(0, |i| i + 1);
+        match comment_start(&trimmed[line_start..]) {
+            Some(at) => end = line_start + at,
+            None => return end,
+        }
+    }
+}
+
+/// Where a `//` comment starts in one line, outside string literals.
+fn comment_start(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let mut in_string = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if in_string => i += 1,
+            b'"' => in_string = !in_string,
+            b'/' if !in_string && bytes.get(i + 1) == Some(&b'/') => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 fn lower_severity(text: &str) -> Severity {
