@@ -237,11 +237,17 @@ impl Checker<'_> {
             .chain(self.rule_index.keys().cloned())
             .chain(std::iter::once("target".to_owned()))
             .collect();
-        let help = did_you_mean(name, candidates.iter().map(String::as_str)).or_else(|| {
-            self.schema.is_namespace(name).then(|| {
-                format!("`{name}` is a fact namespace: read one of its facts, e.g. `{name}.…`")
+        let help = did_you_mean(name, candidates.iter().map(String::as_str))
+            .or_else(|| {
+                self.schema.is_namespace(name).then(|| {
+                    format!("`{name}` is a fact namespace: read one of its facts, e.g. `{name}.…`")
+                })
             })
-        });
+            .or_else(|| {
+                self.check_index.contains_key(name).then(|| {
+                    format!("`{name}` is a check: read one of its outputs, e.g. `{name}.passed`")
+                })
+            });
         self.diags.push(
             Diagnostic::new(
                 Code::UnknownName,
@@ -735,6 +741,21 @@ impl Checker<'_> {
                         "the cycle is {}; rules cannot recurse, use a quantifier",
                         chain.join(" → ")
                     )),
+                );
+                None
+            }
+            RuleState::Unchecked if self.rule_stack.len() >= crate::parser::MAX_NESTING => {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::RuleDepth,
+                        use_span,
+                        format!(
+                            "rules refer to each other more than {} levels deep",
+                            crate::parser::MAX_NESTING
+                        ),
+                    )
+                    .label("one level too many")
+                    .help("flatten the chain of rules"),
                 );
                 None
             }

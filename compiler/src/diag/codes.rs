@@ -139,6 +139,11 @@ ladder. `gate cloud_prod -> cloud_staging` is not a promotion.";
 "Rules are expanded like macros with bounded evaluation, so a rule may not refer to itself,
 directly or through other rules. Express repetition with a quantifier (`all x in xs: …`).";
 
+    RuleDepth = "phasev::check::rule_depth", Error, "rules refer to each other too deeply",
+"A chain of rules, each using the next, may be at most 256 rules long: every evaluation walks
+the chain, and so does every pass of the compiler. Such chains are almost always generated;
+flatten them into fewer rules.";
+
     Interpolation = "phasev::check::interpolation", Error, "an interpolation hole is not allowed here",
 "`{path}` holes are filled from facts when a message is rendered. Names that identify things
 (rung labels, requirement and checklist names, plugin names, imports) must be plain text,

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use pest::iterators::Pair;
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 
-use super::{Cx, Rule, next, unreachable_rule};
+use super::{Cx, MAX_NESTING, Rule, next, unreachable_rule};
 use crate::ast::{BinaryOp, Date, DurationUnit, Expr, ExprKind, QuantKind, UnaryOp};
 use crate::diag::{Code, Diagnostic};
 
@@ -51,8 +51,30 @@ fn binary_op(rule: Rule) -> BinaryOp {
 impl Cx {
     /// Lowers an `expr` pair (or any operand rule) to an expression.
     pub(super) fn lower_expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        if pair.as_rule() != Rule::expr {
-            return self.lower_operand(pair);
+        let span = self.span(&pair);
+        // Operators are a flat run in the grammar but nest in the tree, and every later pass
+        // recurses over the tree, so they count towards the depth like parentheses do.
+        let weight = 1 + operator_count(&pair);
+        if self.depth + weight > MAX_NESTING {
+            if !self.diags.has_errors() {
+                self.diags.push(super::too_deep(span));
+            }
+            return Expr {
+                kind: ExprKind::Bool(false),
+                span,
+            };
+        }
+        self.depth += weight;
+        let expr = self.lower_expr_inner(pair);
+        self.depth -= weight;
+        expr
+    }
+
+    fn lower_expr_inner(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        match pair.as_rule() {
+            Rule::expr => {}
+            Rule::postfixed => return self.lower_postfixed(pair),
+            _ => return self.lower_operand(pair),
         }
         // The Pratt closures each need `self`; a RefCell lets them share it (they never run
         // at the same time).
@@ -82,8 +104,7 @@ impl Cx {
         let span = self.span(&pair);
         let rule = pair.as_rule();
         let kind = match rule {
-            Rule::expr => return self.lower_expr(pair),
-            Rule::postfixed => return self.lower_postfixed(pair),
+            Rule::expr | Rule::postfixed => return self.lower_expr(pair),
             Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
             Rule::int => match pair.as_str().parse::<i64>() {
                 Ok(n) => ExprKind::Int(n),
@@ -152,7 +173,8 @@ impl Cx {
     }
 
     /// `primary ~ field*`: a name followed by fields is one path (`tests.unit.failed`);
-    /// fields after anything else are field accesses.
+    /// fields after anything else are field accesses. Reached through [`Cx::lower_expr`], so
+    /// it counts towards the depth.
     fn lower_postfixed(&mut self, pair: Pair<'_, Rule>) -> Expr {
         let mut inner = pair.into_inner();
         let mut expr = self.lower_operand(next(&mut inner));
@@ -256,4 +278,15 @@ impl Cx {
                 .help("see `phasevc explain phasev::parse::bad_literal`"),
         );
     }
+}
+
+/// How many operators (prefix and infix) sit directly inside an `expr`.
+fn operator_count(pair: &Pair<'_, Rule>) -> usize {
+    if pair.as_rule() != Rule::expr {
+        return 0;
+    }
+    pair.clone()
+        .into_inner()
+        .filter(|p| !matches!(p.as_rule(), Rule::postfixed))
+        .count()
 }

@@ -27,6 +27,7 @@ pub fn parse(file: FileId, text: &str) -> Result<ast::Module, Diagnostics> {
     let mut cx = Cx {
         file,
         diags: Diagnostics::default(),
+        depth: 0,
     };
     let pairs = match Grammar::parse(Rule::file, text) {
         Ok(pairs) => pairs,
@@ -54,6 +55,7 @@ pub fn parse_expr(file: FileId, text: &str) -> Result<ast::Expr, Diagnostics> {
     let mut cx = Cx {
         file,
         diags: Diagnostics::default(),
+        depth: 0,
     };
     let result = Grammar::parse(Rule::standalone_expr, text);
     let pair = match result {
@@ -84,10 +86,17 @@ fn syntax_error(file: FileId, text: &str, err: &pest::error::Error<Rule>) -> Dia
         InputLocation::Pos(p) => (p, p),
         InputLocation::Span((s, e)) => (s, e),
     };
-    let mut expected = match &err.variant {
-        ErrorVariant::ParsingError { positives, .. } => expected_names(positives),
-        ErrorVariant::CustomError { message } => vec![message.clone()],
+    let positives = match &err.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives,
+        // pest's only custom errors are its own limits; the stack limit means deep nesting.
+        ErrorVariant::CustomError { message } => {
+            let end = text.len().min(start + 1);
+            return too_deep(Span::new(file, start, end)).maybe_help(
+                (!message.contains("stack")).then(|| format!("the parser stopped: {message}")),
+            );
+        }
     };
+    let mut expected = expected_names(positives);
     // With error detail on, pest also records the literal tokens tried at the furthest
     // position, which names what is missing (`->`, `:`, `}`) instead of the enclosing rule.
     if let Some(attempts) = err.parse_attempts() {
@@ -130,6 +139,20 @@ fn syntax_error(file: FileId, text: &str, err: &pest::error::Error<Rule>) -> Dia
     )
     .label(format!("expected {expected}"))
     .help("see the language guide (docs/language.md), or `phasevc explain phasev::parse::syntax`")
+}
+
+/// An expression holds at most this many nesting levels and operators; more is refused
+/// before it can exhaust the stack of a later pass (all of which recurse over expressions).
+pub const MAX_NESTING: usize = 256;
+
+fn too_deep(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Syntax,
+        span,
+        format!("expression is too complex: more than {MAX_NESTING} nesting levels and operators"),
+    )
+    .label("too complex")
+    .help("split the expression into named rules")
 }
 
 /// Folds the token sets that mean "an expression", "an operator" or "a name" into those words.
@@ -231,6 +254,8 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
 struct Cx {
     file: FileId,
     diags: Diagnostics,
+    /// Expressions being lowered right now, for [`MAX_NESTING`].
+    depth: usize,
 }
 
 impl Cx {
