@@ -259,7 +259,7 @@ fn mutate(seed: &str, others: &[&str], data: &[u8]) -> String {
                     .iter()
                     .position(|t| t.contains('\n'))
                     .map_or(toks.len(), |p| at + p + 1);
-                if ops.byte().unwrap_or(0) % 2 == 0 {
+                if ops.byte().unwrap_or(0).is_multiple_of(2) {
                     toks.drain(start..end);
                 } else {
                     let line: Vec<String> = toks[start..end].to_vec();

@@ -150,7 +150,8 @@ impl Gen {
     }
 
     fn order_op(&mut self) -> &'static str {
-        *self.rng.pick(&["<", "<=", ">", ">=", "==", "!="])
+        const OPS: [&str; 6] = ["<", "<=", ">", ">=", "==", "!="];
+        OPS[self.rng.below(OPS.len())]
     }
 
     /// One comparison (or a bool operand) over a random fact.
