@@ -1,4 +1,258 @@
-//! Placeholder so the pipeline builds; replaced by the real module when it lands.
-pub fn lower(_: &crate::typed::Program, _: &crate::source::SourceMap) -> crate::ir::Program {
-    crate::ir::Program
+//! typed::Program ─lower→ ir::Program: flattens expressions into one node arena, pools
+//! constants and types, interns facts to slots and moves spans into a side table.
+
+#[cfg(test)]
+pub(crate) mod tests;
+
+use std::collections::HashMap;
+
+use crate::ast::Span;
+use crate::ir::{self, Node, NodeId, NodeKind, SlotOrigin, SourceSpan};
+use crate::source::SourceMap;
+use crate::typed::{self, ExprKind, FactOrigin};
+use crate::types::{Const, Type};
+
+/// Lowers a checked program. Pure and deterministic: the same input gives the same IR.
+pub fn lower(program: &typed::Program, sources: &SourceMap) -> ir::Program {
+    let mut cx = Lowerer {
+        program: ir::Program {
+            format_version: ir::FORMAT_VERSION,
+            name: program.name.clone(),
+            rungs: program
+                .rungs
+                .iter()
+                .map(|r| ir::Rung {
+                    name: r.name.clone(),
+                    label: r.label.clone(),
+                })
+                .collect(),
+            // INVARIANT: fact ids and slot indices coincide.
+            slots: program
+                .facts
+                .iter()
+                .map(|f| ir::Slot {
+                    path: f.path.clone(),
+                    ty: f.ty.clone(),
+                    origin: match f.origin {
+                        FactOrigin::Builtin => SlotOrigin::Builtin,
+                        FactOrigin::Declared => SlotOrigin::Declared,
+                        FactOrigin::Check(c) => SlotOrigin::Check(index(c)),
+                    },
+                })
+                .collect(),
+            consts: Vec::new(),
+            types: Vec::new(),
+            nodes: Vec::new(),
+            spans: Vec::new(),
+            files: sources.files().map(|(_, f)| f.name.clone()).collect(),
+            rules: Vec::new(),
+            checks: Vec::new(),
+            gates: Vec::new(),
+            escalations: Vec::new(),
+            checklist: Vec::new(),
+        },
+        consts: HashMap::new(),
+        types: HashMap::new(),
+    };
+    for rule in &program.rules {
+        let body = cx.expr(&rule.body);
+        cx.program.rules.push(ir::RuleFn {
+            name: rule.name.clone(),
+            params: index(rule.params.len()),
+            body,
+            span: source_span(rule.span),
+        });
+    }
+    for check in &program.checks {
+        cx.program.checks.push(ir::Check {
+            name: check.name.clone(),
+            plugin: check.plugin.clone(),
+            config: check.config.clone(),
+            outputs: check.outputs.clone(),
+            span: source_span(check.span),
+        });
+    }
+    for gate in &program.gates {
+        let requirements = gate
+            .requirements
+            .iter()
+            .map(|r| ir::Requirement {
+                kind: r.kind,
+                severity: r.severity,
+                name: r.name.clone(),
+                expr: cx.expr(&r.expr),
+                span: source_span(r.span),
+            })
+            .collect();
+        cx.program.gates.push(ir::Gate {
+            from: gate.from,
+            to: gate.to,
+            requirements,
+            span: source_span(gate.span),
+        });
+    }
+    for esc in &program.escalations {
+        let escalation = ir::Escalation {
+            title: cx.text(&esc.title),
+            when: cx.expr(&esc.when),
+            severity: esc.severity,
+            context: cx.text(&esc.context),
+            impact: cx.text(&esc.impact),
+            options: esc
+                .options
+                .iter()
+                .map(|o| ir::EscalationOption {
+                    title: cx.text(&o.title),
+                    tradeoff: cx.text(&o.tradeoff),
+                })
+                .collect(),
+            recommend: esc.recommend.option,
+            reason: cx.text(&esc.recommend.reason),
+            span: source_span(esc.span),
+        };
+        cx.program.escalations.push(escalation);
+    }
+    for item in &program.checklist {
+        let expr = cx.expr(&item.expr);
+        cx.program.checklist.push(ir::ChecklistItem {
+            label: item.label.clone(),
+            expr,
+            span: source_span(item.span),
+        });
+    }
+    cx.program
+}
+
+struct Lowerer {
+    program: ir::Program,
+    /// Constant → pool index, keyed by the constant's serialised form (floats included).
+    consts: HashMap<Vec<u8>, u32>,
+    types: HashMap<Type, u32>,
+}
+
+impl Lowerer {
+    fn expr(&mut self, e: &typed::Expr) -> NodeId {
+        let kind = match &e.kind {
+            ExprKind::Const(c) => NodeKind::Const(self.constant(c)),
+            ExprKind::Fact(id) => NodeKind::Slot(index(*id)),
+            ExprKind::Local(id) => NodeKind::Local(*id),
+            ExprKind::Target => NodeKind::Target,
+            ExprKind::Field(base, name) => NodeKind::Field {
+                index: field_index(&base.ty, name),
+                base: self.expr(base),
+            },
+            ExprKind::Project(base, name) => {
+                let elem = match &base.ty {
+                    Type::List(elem) => elem.as_ref(),
+                    other => other,
+                };
+                NodeKind::Project {
+                    index: field_index(elem, name),
+                    base: self.expr(base),
+                }
+            }
+            ExprKind::Unary(op, operand) => NodeKind::Unary {
+                op: *op,
+                operand: self.expr(operand),
+            },
+            ExprKind::Binary(op, lhs, rhs) => NodeKind::Binary {
+                op: *op,
+                lhs: self.expr(lhs),
+                rhs: self.expr(rhs),
+            },
+            ExprKind::Call(builtin, args) => NodeKind::Call {
+                builtin: *builtin,
+                args: args.iter().map(|a| self.expr(a)).collect(),
+            },
+            ExprKind::Rule(rule, args) => NodeKind::Rule {
+                rule: index(*rule),
+                args: args.iter().map(|a| self.expr(a)).collect(),
+            },
+            ExprKind::List(items) => NodeKind::List(items.iter().map(|i| self.expr(i)).collect()),
+            ExprKind::Quant {
+                kind,
+                var,
+                over,
+                body,
+            } => NodeKind::Quant {
+                kind: *kind,
+                var: *var,
+                over: self.expr(over),
+                body: self.expr(body),
+            },
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => NodeKind::If {
+                cond: self.expr(cond),
+                then: self.expr(then),
+                otherwise: self.expr(otherwise),
+            },
+            ExprKind::Interp(text) => NodeKind::Interp(self.text(text)),
+        };
+        self.push(kind, &e.ty, e.span)
+    }
+
+    fn text(&mut self, text: &typed::Text) -> ir::Text {
+        ir::Text {
+            parts: text
+                .parts
+                .iter()
+                .map(|p| match p {
+                    typed::TextPart::Text(t) => ir::TextPart::Text(t.clone()),
+                    typed::TextPart::Hole(e) => ir::TextPart::Hole(self.expr(e)),
+                })
+                .collect(),
+        }
+    }
+
+    fn push(&mut self, kind: NodeKind, ty: &Type, span: Span) -> NodeId {
+        let ty = self.ty(ty);
+        let id = NodeId(index(self.program.nodes.len()));
+        self.program.nodes.push(Node { kind, ty });
+        self.program.spans.push(source_span(span));
+        id
+    }
+
+    fn constant(&mut self, c: &Const) -> u32 {
+        let key = postcard::to_allocvec(c).unwrap_or_default();
+        if let Some(&id) = self.consts.get(&key) {
+            return id;
+        }
+        let id = index(self.program.consts.len());
+        self.program.consts.push(c.clone());
+        self.consts.insert(key, id);
+        id
+    }
+
+    fn ty(&mut self, ty: &Type) -> u32 {
+        if let Some(&id) = self.types.get(ty) {
+            return id;
+        }
+        let id = index(self.program.types.len());
+        self.program.types.push(ty.clone());
+        self.types.insert(ty.clone(), id);
+        id
+    }
+}
+
+fn field_index(record: &Type, name: &str) -> u32 {
+    match record {
+        // INVARIANT: the checker resolved the field, so it is present.
+        Type::Record(fields) => index(fields.iter().position(|(n, _)| n == name).unwrap_or(0)),
+        _ => 0,
+    }
+}
+
+fn source_span(span: Span) -> SourceSpan {
+    SourceSpan {
+        file: span.file.0,
+        start: span.start,
+        end: span.end,
+    }
+}
+
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
