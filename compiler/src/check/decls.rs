@@ -135,9 +135,7 @@ impl<'a> Checker<'a> {
             self.duplicate("fact", &path, span, first);
             return;
         }
-        let conflict = self.schema.iter().find(|(p, _)| {
-            p.starts_with(&format!("{path}.")) || path.starts_with(&format!("{p}."))
-        });
+        let conflict = self.schema.overlapping(&path);
         if let Some((other, _)) = conflict {
             let other = other.to_owned();
             self.diags.push(

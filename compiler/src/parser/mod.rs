@@ -23,13 +23,12 @@ struct Grammar;
 /// Parses one file. On failure every diagnostic found is returned (a syntax error stops the
 /// file at its first error; bad literals and strings are all collected).
 pub fn parse(file: FileId, text: &str) -> Result<ast::Module, Diagnostics> {
-    pest::set_error_detail(true);
     let mut cx = Cx {
         file,
         diags: Diagnostics::default(),
         depth: 0,
     };
-    let pairs = match Grammar::parse(Rule::file, text) {
+    let pairs = match parse_rule(Rule::file, text) {
         Ok(pairs) => pairs,
         Err(err) => {
             cx.diags.push(syntax_error(file, text, &err));
@@ -51,13 +50,12 @@ pub fn parse(file: FileId, text: &str) -> Result<ast::Module, Diagnostics> {
 
 /// Parses a single expression (for tests, the fuzzer and tools).
 pub fn parse_expr(file: FileId, text: &str) -> Result<ast::Expr, Diagnostics> {
-    pest::set_error_detail(true);
     let mut cx = Cx {
         file,
         diags: Diagnostics::default(),
         depth: 0,
     };
-    let result = Grammar::parse(Rule::standalone_expr, text);
+    let result = parse_rule(Rule::standalone_expr, text);
     let pair = match result {
         Ok(mut pairs) => pairs.next().and_then(|p| p.into_inner().next()),
         Err(err) => {
@@ -78,6 +76,24 @@ pub fn parse_expr(file: FileId, text: &str) -> Result<ast::Expr, Diagnostics> {
         Ok(expr)
     } else {
         Err(cx.diags)
+    }
+}
+
+/// Parses without pest's error detail (which records every attempt and costs more than half
+/// of the parse); on failure parses again with it, to name what was expected.
+fn parse_rule(
+    rule: Rule,
+    text: &str,
+) -> Result<pest::iterators::Pairs<'_, Rule>, Box<pest::error::Error<Rule>>> {
+    pest::set_error_detail(false);
+    match Grammar::parse(rule, text) {
+        Ok(pairs) => Ok(pairs),
+        Err(quick) => {
+            pest::set_error_detail(true);
+            let detailed = Grammar::parse(rule, text).err().unwrap_or(quick);
+            pest::set_error_detail(false);
+            Err(Box::new(detailed))
+        }
     }
 }
 

@@ -76,6 +76,21 @@ impl Schema {
         self.facts.insert(path, ty);
     }
 
+    /// A fact inside `path` (`path.…`), or one that `path` lies inside.
+    pub fn overlapping(&self, path: &str) -> Option<(&str, &Type)> {
+        let dotted = format!("{path}.");
+        if let Some((p, t)) = self.facts.range(dotted.clone()..).next()
+            && p.starts_with(&dotted)
+        {
+            return Some((p.as_str(), t));
+        }
+        path.match_indices('.').find_map(|(i, _)| {
+            self.facts
+                .get_key_value(&path[..i])
+                .map(|(p, t)| (p.as_str(), t))
+        })
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Type)> {
         self.facts.iter().map(|(p, t)| (p.as_str(), t))
     }
