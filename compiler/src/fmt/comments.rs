@@ -6,6 +6,13 @@ pub(super) struct Comments {
     next: usize,
 }
 
+/// One comment taken from the list: where it starts and ends, and its text.
+pub(super) struct Comment {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
+
 impl Comments {
     pub fn scan(source: &str) -> Comments {
         let mut list = Vec::new();
@@ -35,13 +42,17 @@ impl Comments {
     }
 
     /// The next comment, if it starts before `pos`.
-    pub fn take_before(&mut self, pos: usize) -> Option<String> {
+    pub fn take_before(&mut self, pos: usize) -> Option<Comment> {
         let (start, text) = self.list.get(self.next)?;
         if *start >= pos {
             return None;
         }
         self.next += 1;
-        Some(text.clone())
+        Some(Comment {
+            start: *start,
+            end: start + text.len(),
+            text: text.clone(),
+        })
     }
 
     /// The next comment, if it follows `end` on the same line.

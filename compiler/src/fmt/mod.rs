@@ -66,17 +66,12 @@ impl Formatter<'_> {
     fn statement(&mut self, span: Span, leading: u32, indent: &str, body: impl FnOnce(&mut Self)) {
         let start = span.start as usize;
         let end = span.end as usize;
-        let first = self
-            .comments
-            .next_start()
-            .filter(|&c| c < start)
-            .unwrap_or(start);
+        self.flush_comments(leading as usize, indent);
         if let Some(prev) = self.last_end
-            && self.blank_between(prev, first)
+            && self.blank_between(prev, start)
         {
             self.out.push('\n');
         }
-        self.flush_comments(leading as usize, indent);
         self.out.push_str(indent);
         body(self);
         if let Some(comment) = self.comments.trailing(self.source, end) {
@@ -87,12 +82,19 @@ impl Formatter<'_> {
         self.last_end = Some(end);
     }
 
-    /// Writes every comment that starts before `before`, each on its own line.
+    /// Writes every comment that starts before `before`, each on its own line, keeping one
+    /// blank line wherever the source had some.
     fn flush_comments(&mut self, before: usize, indent: &str) {
-        while let Some(text) = self.comments.take_before(before) {
+        while let Some(comment) = self.comments.take_before(before) {
+            if let Some(prev) = self.last_end
+                && self.blank_between(prev, comment.start)
+            {
+                self.out.push('\n');
+            }
             self.out.push_str(indent);
-            self.out.push_str(&text);
+            self.out.push_str(&comment.text);
             self.out.push('\n');
+            self.last_end = Some(comment.end);
         }
     }
 
