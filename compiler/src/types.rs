@@ -62,6 +62,15 @@ impl Type {
         !matches!(self, Type::List(_) | Type::Record(_))
     }
 
+    /// "a list", "a record" or the type itself, for messages where the full type is noise.
+    pub fn kind_name(&self) -> String {
+        match self {
+            Type::List(_) => "a list".to_owned(),
+            Type::Record(_) => "a record".to_owned(),
+            scalar => format!("`{scalar}`"),
+        }
+    }
+
     pub fn field(&self, name: &str) -> Option<&Type> {
         match self {
             Type::Record(fields) => fields.iter().find(|(n, _)| n == name).map(|(_, t)| t),

@@ -110,7 +110,7 @@ impl Checker<'_> {
                     Some(e) if e.ty.is_scalar() => parts.push(typed::TextPart::Hole(e)),
                     Some(e) => {
                         self.diags.push(
-                            Diagnostic::new(Code::Interpolation, path.span, format!("`{path}` is a `{}`, not a single value", e.ty))
+                            Diagnostic::new(Code::Interpolation, path.span, format!("`{path}` is {}, not a single value", e.ty.kind_name()))
                                 .label("cannot be written into text")
                                 .help("interpolate a scalar, e.g. a field of a record or `len(…)` in a rule"),
                         );
@@ -276,7 +276,7 @@ impl Checker<'_> {
                 let other = other.clone();
                 return self.mismatch(
                     field.span,
-                    format!("a `{other}` has no field `{}`", field.name),
+                    format!("`{other}` values have no field `{}`", field.name),
                     "only records (and lists of records) have fields",
                 );
             }
@@ -290,7 +290,15 @@ impl Checker<'_> {
                 Diagnostic::new(
                     Code::UnknownField,
                     field.span,
-                    format!("no field `{}` on `{record}`", field.name),
+                    format!(
+                        "no field `{}` in a record with fields {}",
+                        field.name,
+                        fields
+                            .iter()
+                            .map(|(n, _)| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 )
                 .label("unknown field")
                 .maybe_help(help),
@@ -327,7 +335,7 @@ impl Checker<'_> {
                     let other = other.clone();
                     return self.mismatch(
                         inner.span,
-                        format!("cannot negate a `{other}`"),
+                        format!("cannot negate `{other}`"),
                         "only numbers, durations and percentages have a sign",
                     );
                 }
@@ -477,7 +485,7 @@ impl Checker<'_> {
             let ty = over_t.ty.clone();
             return self.mismatch(
                 over.span,
-                format!("`{}` ranges over a list, not a `{ty}`", kind.keyword()),
+                format!("`{}` ranges over a list, found `{ty}`", kind.keyword()),
                 "quantify over a list fact such as `k8s.pods`",
             );
         };
@@ -558,7 +566,7 @@ impl Checker<'_> {
                         let other = other.clone();
                         return self.mismatch(
                             args[0].span,
-                            format!("`len` takes a list or a string, not a `{other}`"),
+                            format!("`len` takes a list or a string, found `{other}`"),
                             "count the elements of a list fact, e.g. `len(k8s.pods)`",
                         );
                     }
@@ -596,6 +604,7 @@ impl Checker<'_> {
                         .last()
                         .unwrap_or("invalid pattern")
                         .trim()
+                        .trim_start_matches("error: ")
                         .to_owned();
                     self.diags.push(
                         Diagnostic::new(Code::BadRegex, args[1].span, format!("invalid regular expression: {last}"))
@@ -615,7 +624,7 @@ impl Checker<'_> {
                             return self.mismatch(
                                 args[0].span,
                                 format!(
-                                    "`{}` of one argument takes a list, not a `{other}`",
+                                    "`{}` of one argument takes a list, found `{other}`",
                                     b.name()
                                 ),
                                 "pass a list, or several values",
@@ -705,7 +714,7 @@ impl Checker<'_> {
                     ok = false;
                     self.diags.push(
                         Diagnostic::new(Code::TypeMismatch, arg.span, format!("argument `{pname}` of rule `{}` expects `{pty}`, found `{}`", name.name, a.ty))
-                            .label(format!("this is a `{}`", a.ty))
+                            .label(format!("found `{}`", a.ty))
                             .help("pass a value of the declared type (records need at least the declared fields)"),
                     );
                 }

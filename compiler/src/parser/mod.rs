@@ -148,13 +148,34 @@ fn syntax_error(file: FileId, text: &str, err: &pest::error::Error<Rule>) -> Dia
         .get(start..)
         .and_then(|rest| rest.chars().next())
         .map_or(start, |c| start + c.len_utf8());
+    let help = match reserved_word_before(text, start) {
+        Some(word) => format!("`{word}` is a reserved word and cannot be used as a name"),
+        None => {
+            "see the language guide (docs/language.md), or `phasevc explain phasev::parse::syntax`"
+                .to_owned()
+        }
+    };
     Diagnostic::new(
         Code::Syntax,
         Span::new(file, start, end),
         format!("expected {expected}, found {found}"),
     )
     .label(format!("expected {expected}"))
-    .help("see the language guide (docs/language.md), or `phasevc explain phasev::parse::syntax`")
+    .help(help)
+}
+
+/// The reserved word just before `pos` when it follows a declaration keyword, as in
+/// `rule and = …`: the usual cause of an error there.
+fn reserved_word_before(text: &str, pos: usize) -> Option<&str> {
+    const RESERVED: &[&str] = &[
+        "and", "or", "not", "in", "all", "any", "none", "count", "if", "then", "else", "true",
+        "false",
+    ];
+    const DECLARING: &[&str] = &["rule", "check", "policy", "fact", "gate", "->"];
+    let mut words = text.get(..pos)?.split_whitespace().rev();
+    let word = words.next()?;
+    let before = words.next()?;
+    (RESERVED.contains(&word) && DECLARING.contains(&before)).then_some(word)
 }
 
 /// An expression holds at most this many nesting levels and operators; more is refused
