@@ -58,6 +58,14 @@ impl Type {
         matches!(self, Type::Int | Type::Float)
     }
 
+    /// Whether `<`, `min` and `max` apply: numbers, durations, percentages, rungs, dates.
+    pub fn is_ordered(&self) -> bool {
+        matches!(
+            self,
+            Type::Int | Type::Float | Type::Duration | Type::Percent | Type::Rung | Type::Date
+        )
+    }
+
     pub fn is_scalar(&self) -> bool {
         !matches!(self, Type::List(_) | Type::Record(_))
     }

@@ -381,17 +381,7 @@ impl Checker<'_> {
                 Type::Bool
             }
             BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
-                let ordered = matches!(
-                    unify(&lt.ty, &rt.ty),
-                    Some(
-                        Type::Int
-                            | Type::Float
-                            | Type::Duration
-                            | Type::Percent
-                            | Type::Rung
-                            | Type::Date
-                    )
-                );
+                let ordered = unify(&lt.ty, &rt.ty).is_some_and(|t| t.is_ordered());
                 if !ordered {
                     let help = if lt.ty == Type::Bool || rt.ty == Type::Bool {
                         "a comparison gives a bool; comparisons cannot be chained (`a < b < c`), join them with `and`"
@@ -655,15 +645,7 @@ impl Checker<'_> {
                         elem,
                         Type::Int | Type::Float | Type::Duration | Type::Percent
                     ),
-                    _ => matches!(
-                        elem,
-                        Type::Int
-                            | Type::Float
-                            | Type::Duration
-                            | Type::Percent
-                            | Type::Rung
-                            | Type::Date
-                    ),
+                    _ => elem.is_ordered(),
                 };
                 if !ok {
                     return self.mismatch(span, format!("`{}` does not apply to `{elem}` values", b.name()), "it takes numbers, durations or percentages (and, for min/max, rungs or dates)");

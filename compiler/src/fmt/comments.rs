@@ -16,23 +16,12 @@ pub(super) struct Comment {
 impl Comments {
     pub fn scan(source: &str) -> Comments {
         let mut list = Vec::new();
-        let bytes = source.as_bytes();
-        let mut in_string = false;
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\\' if in_string => i += 1,
-                b'"' => in_string = !in_string,
-                b'\n' => in_string = false,
-                b'/' if !in_string && bytes.get(i + 1) == Some(&b'/') => {
-                    let end = source[i..].find('\n').map_or(source.len(), |n| i + n);
-                    list.push((i, source[i..end].trim_end().to_owned()));
-                    i = end;
-                    continue;
-                }
-                _ => {}
+        let mut offset = 0;
+        for line in source.split_inclusive('\n') {
+            if let Some(at) = crate::parser::comment_start(line) {
+                list.push((offset + at, line[at..].trim_end().to_owned()));
             }
-            i += 1;
+            offset += line.len();
         }
         Comments { list, next: 0 }
     }

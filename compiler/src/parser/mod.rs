@@ -519,8 +519,8 @@ fn content_len(text: &str) -> usize {
     }
 }
 
-/// Where a `//` comment starts in one line, outside string literals.
-fn comment_start(line: &str) -> Option<usize> {
+/// Where a `//` comment starts in one line, outside string literals (which never span lines).
+pub(crate) fn comment_start(line: &str) -> Option<usize> {
     let bytes = line.as_bytes();
     let mut in_string = false;
     let mut i = 0;
