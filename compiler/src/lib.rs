@@ -14,6 +14,9 @@
 //! | lower   | typed program          | [`ir::Program`]          | [`lower`]     |
 //! | fmt     | [`ast::Module`] + text | canonical text           | [`fmt`]       |
 
+// pest is built without its `std` feature (whose per-call stack probe costs a fifth of the
+// parse); its generated code then names `alloc`. `parser::nesting` bounds the recursion instead.
+extern crate alloc;
 pub mod analyze;
 pub mod ast;
 pub mod check;
@@ -71,14 +74,39 @@ pub fn compile_with(root: &Path, fs: &dyn load::FileSystem, options: &Options) -
     } else {
         None
     };
-    if let Some(t) = &typed {
-        diagnostics.extend(analyze::analyze(t));
-    }
-    let program = typed.as_ref().map(|t| lower::lower(t, &loaded.sources));
+    let program = typed.as_ref().map(|t| {
+        let (warnings, program) = analyze_and_lower(t, &loaded.sources);
+        diagnostics.extend(warnings);
+        program
+    });
     Compilation {
         sources: loaded.sources,
         diagnostics,
         typed,
         program,
     }
+}
+
+/// Requirements from which analysis runs on a thread of its own, beside lowering (both only
+/// read the typed program); below it, a thread costs more than it saves.
+const PARALLEL_REQUIREMENTS: usize = 1000;
+
+fn analyze_and_lower(t: &typed::Program, sources: &SourceMap) -> (Diagnostics, ir::Program) {
+    let requirements: usize = t.gates.iter().map(|g| g.requirements.len()).sum();
+    if requirements < PARALLEL_REQUIREMENTS {
+        return (analyze::analyze(t), lower::lower(t, sources));
+    }
+    std::thread::scope(|scope| {
+        let analysis = std::thread::Builder::new()
+            .name("phasev-analyze".to_owned())
+            .spawn_scoped(scope, || analyze::analyze(t));
+        let program = lower::lower(t, sources);
+        let warnings = match analysis {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|payload| std::panic::resume_unwind(payload)),
+            Err(_) => analyze::analyze(t),
+        };
+        (warnings, program)
+    })
 }

@@ -7,8 +7,6 @@
 //! its negation. Anything else (two facts compared, quantifiers, calls) is an opaque atom, a
 //! free variable, so the answer stays sound: no warning unless it is certain.
 
-use std::collections::BTreeMap;
-
 use super::interval::{Bound, Set};
 use crate::ast::{BinaryOp, UnaryOp};
 use crate::typed::{Builtin, Expr, ExprKind, Program};
@@ -39,30 +37,55 @@ pub(crate) fn verdict(program: &Program, e: &Expr) -> Verdict {
     if let Some(terms) = cx.dnf(e, false)
         && terms.is_empty()
     {
-        return Verdict::NeverTrue(cx.conflicts.first().cloned());
+        return Verdict::NeverTrue(cx.first_conflict());
     }
     cx.conflicts.clear();
     if let Some(terms) = cx.dnf(e, true)
         && terms.is_empty()
     {
-        return Verdict::AlwaysTrue(cx.conflicts.first().cloned());
+        return Verdict::AlwaysTrue(cx.first_conflict());
     }
     Verdict::Unknown
 }
 
-/// A conjunction: each variable's allowed values.
-type Conj = BTreeMap<String, Set>;
+/// What an atom constrains. Facts are the common case and are kept as their id; the name is
+/// only spelled out for a warning.
+#[derive(Clone, Debug, PartialEq)]
+enum Var {
+    Fact(usize),
+    /// A field of a fact, or `len` of one, by its written form.
+    Named(String),
+    /// An expression the analysis does not look into: equal only to itself.
+    Opaque(usize),
+}
+
+impl Var {
+    fn name(&self, program: &Program) -> Option<String> {
+        match self {
+            Var::Fact(id) => program.facts.get(*id).map(|f| f.path.clone()),
+            Var::Named(name) => Some(name.clone()),
+            Var::Opaque(_) => None,
+        }
+    }
+}
+
+/// A conjunction: each variable's allowed values (a handful, so a list beats a map).
+type Conj = Vec<(Var, Set)>;
 
 struct Cx<'a> {
     program: &'a Program,
     /// Variables whose sets became empty, in the order found.
-    conflicts: Vec<String>,
+    conflicts: Vec<Var>,
     /// Counter for opaque atoms that have no stable name.
     fresh: usize,
     depth: usize,
 }
 
 impl Cx<'_> {
+    fn first_conflict(&self) -> Option<String> {
+        self.conflicts.first().and_then(|v| v.name(self.program))
+    }
+
     /// The DNF of `e` (or of `not e`); `None` when it grows too large.
     fn dnf(&mut self, e: &Expr, negated: bool) -> Option<Vec<Conj>> {
         match &e.kind {
@@ -105,13 +128,12 @@ impl Cx<'_> {
     }
 
     /// `x op c` or `c op x` as a variable, its allowed set and its domain.
-    fn comparison(&self, op: BinaryOp, l: &Expr, r: &Expr) -> Option<(String, Set, Set)> {
+    fn comparison(&self, op: BinaryOp, l: &Expr, r: &Expr) -> Option<(Var, Set, Set)> {
         let p = self.program;
-        let (var_expr, value, op) = match (variable(p, l), constant(r), constant(l), variable(p, r))
-        {
-            (Some(_), Some(c), _, _) => (l, c, op),
-            (_, _, Some(c), Some(_)) => (r, c, flip(op)),
-            _ => return None,
+        let (var_expr, value, op) = match (constant(r), constant(l)) {
+            (Some(c), _) => (l, c, op),
+            (None, Some(c)) => (r, c, flip(op)),
+            (None, None) => return None,
         };
         let var = variable(p, var_expr)?;
         let (domain, integral) = domain_of(p, var_expr)?;
@@ -128,19 +150,19 @@ impl Cx<'_> {
     }
 
     /// An atom with a known variable: one conjunction restricting it (or none if impossible).
-    fn atom(&mut self, var: String, set: Set) -> Vec<Conj> {
+    fn atom(&mut self, var: Var, set: Set) -> Vec<Conj> {
         if set.is_empty() {
             self.conflicts.push(var);
             return Vec::new();
         }
-        vec![Conj::from([(var, set)])]
+        vec![vec![(var, set)]]
     }
 
     /// Any other bool expression: a named bool fact, or a fresh free variable.
     fn opaque(&mut self, e: &Expr, negated: bool) -> Vec<Conj> {
         let var = variable(self.program, e).unwrap_or_else(|| {
             self.fresh += 1;
-            format!("#{}", self.fresh)
+            Var::Opaque(self.fresh)
         });
         let value = if negated { 0.0 } else { 1.0 };
         self.atom(var, Set::point(value, true))
@@ -155,15 +177,16 @@ impl Cx<'_> {
             'pair: for y in &b {
                 let mut merged = x.clone();
                 for (var, set) in y {
-                    let narrowed = match merged.get(var) {
-                        Some(existing) => existing.intersect(set),
-                        None => set.clone(),
-                    };
-                    if narrowed.is_empty() {
-                        self.conflicts.push(var.clone());
-                        continue 'pair;
+                    match merged.iter_mut().find(|(v, _)| v == var) {
+                        Some((_, existing)) => {
+                            *existing = existing.intersect(set);
+                            if existing.is_empty() {
+                                self.conflicts.push(var.clone());
+                                continue 'pair;
+                            }
+                        }
+                        None => merged.push((var.clone(), set.clone())),
                     }
-                    merged.insert(var.clone(), narrowed);
                 }
                 out.push(merged);
             }
@@ -182,14 +205,16 @@ fn flip(op: BinaryOp) -> BinaryOp {
     }
 }
 
-/// A stable name for an expression that stands for one value: a fact, a field of one, `len`
+/// The variable of an expression that stands for one value: a fact, a field of one, `len`
 /// of one.
-fn variable(program: &Program, e: &Expr) -> Option<String> {
+fn variable(program: &Program, e: &Expr) -> Option<Var> {
     match &e.kind {
-        ExprKind::Fact(_) | ExprKind::Field(..) => path(program, e),
-        ExprKind::Call(Builtin::Len, args) => {
-            Some(format!("len({})", path(program, args.first()?)?))
-        }
+        ExprKind::Fact(id) => Some(Var::Fact(*id)),
+        ExprKind::Field(..) => path(program, e).map(Var::Named),
+        ExprKind::Call(Builtin::Len, args) => Some(Var::Named(format!(
+            "len({})",
+            path(program, args.first()?)?
+        ))),
         _ => None,
     }
 }

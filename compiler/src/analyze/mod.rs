@@ -30,58 +30,47 @@ fn satisfiability(program: &Program, diags: &mut Diagnostics) {
                 ReqKind::Require => "requirement",
                 ReqKind::Warn => "warning",
             };
-            let subject = format!("{what} `{}`", req.name);
-            report(
-                program,
-                &req.expr,
-                &subject,
-                ("can never be satisfied", "can never fail"),
-                diags,
-            );
+            let subject = || format!("{what} `{}`", req.name);
+            let outcomes = ("can never be satisfied", "can never fail");
+            report(program, &req.expr, subject, outcomes, diags);
         }
     }
     for esc in &program.escalations {
-        let title: String = esc
-            .title
-            .parts
-            .iter()
-            .map(|p| match p {
-                crate::typed::TextPart::Text(t) => t.as_str(),
-                crate::typed::TextPart::Hole(_) => "{…}",
-            })
-            .collect();
-        let subject = format!("escalation `{title}`");
-        report(
-            program,
-            &esc.when,
-            &subject,
-            ("can never fire", "always fires"),
-            diags,
-        );
+        let subject = || {
+            let title: String = esc
+                .title
+                .parts
+                .iter()
+                .map(|p| match p {
+                    crate::typed::TextPart::Text(t) => t.as_str(),
+                    crate::typed::TextPart::Hole(_) => "{…}",
+                })
+                .collect();
+            format!("escalation `{title}`")
+        };
+        let outcomes = ("can never fire", "always fires");
+        report(program, &esc.when, subject, outcomes, diags);
     }
     for item in &program.checklist {
-        let subject = format!("checklist item `{}`", item.label);
-        report(
-            program,
-            &item.expr,
-            &subject,
-            ("can never be checked", "is always checked"),
-            diags,
-        );
+        let subject = || format!("checklist item `{}`", item.label);
+        let outcomes = ("can never be checked", "is always checked");
+        report(program, &item.expr, subject, outcomes, diags);
     }
 }
 
+/// Warns when `e` is never or always true; `subject` names what `e` decides, and is only
+/// spelled out for a warning.
 fn report(
     program: &Program,
     e: &Expr,
-    subject: &str,
+    subject: impl FnOnce() -> String,
     (never, always): (&str, &str),
     diags: &mut Diagnostics,
 ) {
     let (code, message, label, help) = match logic::verdict(program, e) {
         Verdict::NeverTrue(var) => (
             Code::NeverPasses,
-            format!("{subject} {never}"),
+            format!("{} {never}", subject()),
             "this is never true",
             match var {
                 Some(v) => format!("the conditions on `{v}` leave no possible value"),
@@ -90,7 +79,7 @@ fn report(
         ),
         Verdict::AlwaysTrue(var) => (
             Code::AlwaysPasses,
-            format!("{subject} {always}"),
+            format!("{} {always}", subject()),
             "this is always true",
             match var {
                 Some(v) => format!(

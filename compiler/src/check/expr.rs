@@ -17,7 +17,7 @@ impl Checker<'_> {
         &mut self,
         e: &ast::Expr,
         scope: &mut Scope,
-        what: &str,
+        what: impl std::fmt::Display,
     ) -> Option<typed::Expr> {
         let t = self.expr(e, scope)?;
         self.expect(&t, &Type::Bool, what)?;
@@ -360,12 +360,12 @@ impl Checker<'_> {
                 let a = self.expect(
                     &lt,
                     &Type::Bool,
-                    &format!("the left operand of `{}`", op.symbol()),
+                    format_args!("the left operand of `{}`", op.symbol()),
                 );
                 let b = self.expect(
                     &rt,
                     &Type::Bool,
-                    &format!("the right operand of `{}`", op.symbol()),
+                    format_args!("the right operand of `{}`", op.symbol()),
                 );
                 a.and(b)?;
                 Type::Bool
@@ -481,7 +481,11 @@ impl Checker<'_> {
         };
         let id = u32::try_from(scope.vars.len()).unwrap_or(u32::MAX);
         scope.vars.push((var.name.clone(), (**elem).clone()));
-        let body_t = self.bool_expr(body, scope, &format!("the body of `{}`", kind.keyword()));
+        let body_t = self.bool_expr(
+            body,
+            scope,
+            format_args!("the body of `{}`", kind.keyword()),
+        );
         scope.vars.pop();
         let ty = if kind == QuantKind::Count {
             Type::Int
@@ -785,7 +789,8 @@ impl Checker<'_> {
         self.rules[rule].state = RuleState::Done(ty);
     }
 
-    fn expect(&mut self, e: &typed::Expr, want: &Type, what: &str) -> Option<()> {
+    /// `what` is formatted only when the type does not fit (this runs for every operand).
+    fn expect(&mut self, e: &typed::Expr, want: &Type, what: impl std::fmt::Display) -> Option<()> {
         if e.ty.fits(want) {
             return Some(());
         }

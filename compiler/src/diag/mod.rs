@@ -38,6 +38,9 @@ pub struct Diagnostic {
     source: Option<NamedSource<Arc<str>>>,
 }
 
+/// Source lines longer than this are not drawn under a diagnostic.
+const MAX_SHOWN_LINE: usize = 10_000;
+
 impl Diagnostic {
     /// A diagnostic with its primary label. Its level comes from the code.
     pub fn new(code: Code, span: Span, message: impl Into<String>) -> Self {
@@ -104,7 +107,24 @@ impl Diagnostic {
 
     /// Attaches the source text so the diagnostic renders on its own.
     pub fn with_sources(mut self, sources: &SourceMap) -> Self {
-        self.source = Some(sources.named_source(self.span.file));
+        let text = sources.text(self.span.file);
+        let line_start = text
+            .get(..self.span.start as usize)
+            .and_then(|before| before.rfind('\n'))
+            .map_or(0, |i| i + 1);
+        let line_len = text
+            .get(line_start..)
+            .map_or(0, |line| line.find('\n').unwrap_or(line.len()));
+        if line_len > MAX_SHOWN_LINE {
+            // miette cannot draw a label that far to the right (it panics past 65,535
+            // columns), and nobody could read it: name the place instead.
+            let (line, col) = sources.line_col(self.span);
+            let name = sources.name(self.span.file);
+            self.message = format!("{} (at {name}:{line}:{col})", self.message);
+            self.secondary.clear();
+        } else {
+            self.source = Some(sources.named_source(self.span.file));
+        }
         self.related = self
             .related
             .into_iter()

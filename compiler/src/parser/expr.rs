@@ -1,60 +1,50 @@
-//! Expressions: operator precedence (a Pratt parser over the flat `expr` rule), postfix field
-//! access, literals with their range checks, quantifiers, calls and conditionals.
+//! Expressions: operator precedence (climbing over the flat `expr` rule), postfix field
+//! access and calls, literals with their range checks, quantifiers and conditionals.
 
-use std::sync::LazyLock;
+use std::iter::Peekable;
 
 use pest::iterators::Pair;
-use pest::pratt_parser::{Assoc, Op, PrattParser};
 
 use super::{Cx, MAX_NESTING, Rule, next, unreachable_rule};
-use crate::ast::{BinaryOp, Date, DurationUnit, Expr, ExprKind, QuantKind, UnaryOp};
+use crate::ast::{
+    BinaryOp, Date, DurationUnit, Expr, ExprKind, Ident, NEG_PRECEDENCE, NOT_PRECEDENCE, QuantKind,
+    Span, UnaryOp,
+};
 use crate::diag::{Code, Diagnostic};
 
-// INVARIANT: the levels here match `BinaryOp::precedence` (and NOT/NEG_PRECEDENCE), which
-// the formatter uses to decide where parentheses are needed.
-static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
-    PrattParser::new()
-        .op(Op::infix(Rule::op_or, Assoc::Left))
-        .op(Op::infix(Rule::op_and, Assoc::Left))
-        .op(Op::prefix(Rule::op_not))
-        .op(Op::infix(Rule::op_eq, Assoc::Left)
-            | Op::infix(Rule::op_ne, Assoc::Left)
-            | Op::infix(Rule::op_lt, Assoc::Left)
-            | Op::infix(Rule::op_le, Assoc::Left)
-            | Op::infix(Rule::op_gt, Assoc::Left)
-            | Op::infix(Rule::op_ge, Assoc::Left)
-            | Op::infix(Rule::op_in, Assoc::Left))
-        .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
-        .op(Op::infix(Rule::op_mul, Assoc::Left) | Op::infix(Rule::op_div, Assoc::Left))
-        .op(Op::prefix(Rule::op_neg))
-});
+/// The children of one `expr`: prefix operators, operands, postfixes and infix operators.
+type Pieces<'i> = Peekable<std::vec::IntoIter<Pair<'i, Rule>>>;
 
-fn binary_op(rule: Rule) -> BinaryOp {
-    match rule {
-        Rule::op_or => BinaryOp::Or,
-        Rule::op_and => BinaryOp::And,
-        Rule::op_eq => BinaryOp::Eq,
-        Rule::op_ne => BinaryOp::Ne,
-        Rule::op_lt => BinaryOp::Lt,
-        Rule::op_le => BinaryOp::Le,
-        Rule::op_gt => BinaryOp::Gt,
-        Rule::op_ge => BinaryOp::Ge,
-        Rule::op_in => BinaryOp::In,
-        Rule::op_add => BinaryOp::Add,
-        Rule::op_sub => BinaryOp::Sub,
-        Rule::op_mul => BinaryOp::Mul,
-        Rule::op_div => BinaryOp::Div,
-        _ => unreachable_rule(rule),
+fn binary_op(text: &str) -> BinaryOp {
+    match text {
+        "or" => BinaryOp::Or,
+        "and" => BinaryOp::And,
+        "==" => BinaryOp::Eq,
+        "!=" => BinaryOp::Ne,
+        "<" => BinaryOp::Lt,
+        "<=" => BinaryOp::Le,
+        ">" => BinaryOp::Gt,
+        ">=" => BinaryOp::Ge,
+        "in" => BinaryOp::In,
+        "+" => BinaryOp::Add,
+        "-" => BinaryOp::Sub,
+        "*" => BinaryOp::Mul,
+        _ => BinaryOp::Div,
     }
 }
 
 impl Cx {
-    /// Lowers an `expr` pair (or any operand rule) to an expression.
+    /// Lowers an `expr` or `postfixed` pair to an expression.
     pub(super) fn lower_expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
         let span = self.span(&pair);
+        let pieces: Vec<_> = pair.into_inner().collect();
         // Operators are a flat run in the grammar but nest in the tree, and every later pass
         // recurses over the tree, so they count towards the depth like parentheses do.
-        let weight = 1 + operator_count(&pair);
+        let operators = pieces
+            .iter()
+            .filter(|p| matches!(p.as_rule(), Rule::prefix_op | Rule::infix_op))
+            .count();
+        let weight = 1 + operators;
         if self.depth + weight > MAX_NESTING {
             if !self.diags.has_errors() {
                 self.diags.push(super::too_deep(span));
@@ -65,77 +55,61 @@ impl Cx {
             };
         }
         self.depth += weight;
-        let expr = self.lower_expr_inner(pair);
+        let expr = self.climb(&mut pieces.into_iter().peekable(), 0);
         self.depth -= weight;
         expr
     }
 
-    fn lower_expr_inner(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        match pair.as_rule() {
-            Rule::expr => {}
-            Rule::postfixed => return self.lower_postfixed(pair),
-            _ => return self.lower_operand(pair),
-        }
-        // The Pratt closures each need `self`; a RefCell lets them share it (they never run
-        // at the same time).
-        let cx = std::cell::RefCell::new(self);
-        PRATT
-            .map_primary(|p| cx.borrow_mut().lower_operand(p))
-            .map_prefix(|op, rhs| {
-                let span = cx.borrow().span(&op).to(rhs.span);
-                let op = if op.as_rule() == Rule::op_not {
-                    UnaryOp::Not
-                } else {
-                    UnaryOp::Neg
-                };
-                Expr {
-                    kind: ExprKind::Unary(op, Box::new(rhs)),
-                    span,
-                }
-            })
-            .map_infix(|lhs, op, rhs| Expr {
+    /// Precedence climbing: an operand, then every infix operator binding at least as
+    /// tightly as `min`, each with a right side that binds tighter (so all are left-associative).
+    fn climb(&mut self, pieces: &mut Pieces<'_>, min: u8) -> Expr {
+        let mut lhs = self.unary(pieces);
+        while let Some(op) = pieces
+            .peek()
+            .filter(|p| p.as_rule() == Rule::infix_op)
+            .map(|p| binary_op(p.as_str()))
+            .filter(|op| op.precedence() >= min)
+        {
+            pieces.next();
+            let rhs = self.climb(pieces, op.precedence() + 1);
+            lhs = Expr {
                 span: lhs.span.to(rhs.span),
-                kind: ExprKind::Binary(binary_op(op.as_rule()), Box::new(lhs), Box::new(rhs)),
-            })
-            .parse(pair.into_inner())
+                kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+            };
+        }
+        lhs
+    }
+
+    /// A prefix operator applied to what follows it, or an operand with its postfixes.
+    fn unary(&mut self, pieces: &mut Pieces<'_>) -> Expr {
+        let pair = next(pieces);
+        if pair.as_rule() != Rule::prefix_op {
+            let operand = self.lower_operand(pair);
+            return self.lower_postfixes(operand, pieces);
+        }
+        let (op, precedence) = if pair.as_str() == "-" {
+            (UnaryOp::Neg, NEG_PRECEDENCE)
+        } else {
+            (UnaryOp::Not, NOT_PRECEDENCE)
+        };
+        let rhs = self.climb(pieces, precedence);
+        Expr {
+            span: self.span(&pair).to(rhs.span),
+            kind: ExprKind::Unary(op, Box::new(rhs)),
+        }
     }
 
     fn lower_operand(&mut self, pair: Pair<'_, Rule>) -> Expr {
         let span = self.span(&pair);
         let rule = pair.as_rule();
         let kind = match rule {
-            Rule::expr | Rule::postfixed => return self.lower_expr(pair),
+            Rule::expr => return self.lower_expr(pair),
             Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
-            Rule::int => match pair.as_str().parse::<i64>() {
-                Ok(n) => ExprKind::Int(n),
-                Err(_) => {
-                    self.bad_literal(span, "integer literal does not fit in 64 bits", "too large");
-                    ExprKind::Int(0)
-                }
-            },
-            Rule::float => ExprKind::Float(self.finite(span, pair.as_str())),
-            Rule::percent => {
-                let text = pair.as_str().trim_end_matches('%');
-                ExprKind::Percent(self.finite(span, text))
-            }
-            Rule::duration => self.lower_duration(span, pair.as_str()),
-            Rule::date => ExprKind::Date(self.lower_date(span, pair.as_str())),
+            Rule::number => self.lower_number(span, pair.as_str()),
             Rule::string => ExprKind::Str(self.lower_string(pair)),
-            Rule::name => {
-                let ident = self.lower_ident(next(&mut pair.into_inner()));
-                ExprKind::Path(crate::ast::Path {
-                    span: ident.span,
-                    segments: vec![ident],
-                })
-            }
+            Rule::name => ExprKind::Path(self.lower_name(&pair)),
             Rule::list_lit => {
                 ExprKind::List(pair.into_inner().map(|p| self.lower_expr(p)).collect())
-            }
-            Rule::call => {
-                let mut inner = pair.into_inner();
-                let name = self.lower_ident(next(&mut inner));
-                let args = inner.map(|p| self.lower_expr(p)).collect();
-                ExprKind::Call(name, args)
             }
             Rule::quantifier => {
                 let mut inner = pair.into_inner();
@@ -172,40 +146,94 @@ impl Cx {
         Expr { kind, span }
     }
 
-    /// `primary ~ field*`: a name followed by fields is one path (`tests.unit.failed`);
-    /// fields after anything else are field accesses. Reached through [`Cx::lower_expr`], so
-    /// it counts towards the depth.
-    fn lower_postfixed(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        let mut inner = pair.into_inner();
-        let mut expr = self.lower_operand(next(&mut inner));
-        for field in inner {
-            let ident = self.lower_ident(next(&mut field.into_inner()));
-            let span = expr.span.to(ident.span);
-            expr = match expr.kind {
-                ExprKind::Path(mut path) => {
-                    path.segments.push(ident);
-                    path.span = span;
-                    Expr {
-                        kind: ExprKind::Path(path),
-                        span,
+    /// A `name` token (`tests.unit.failed`) split into the segments of one path.
+    fn lower_name(&mut self, pair: &Pair<'_, Rule>) -> crate::ast::Path {
+        let span = self.span(pair);
+        let mut start = span.start as usize;
+        let mut segments = Vec::new();
+        for (i, segment) in pair.as_str().split('.').enumerate() {
+            let ident = Ident {
+                name: segment.to_owned(),
+                span: Span::new(self.file, start, start + segment.len()),
+            };
+            if i == 0 {
+                self.refuse_reserved(&ident);
+            }
+            start += segment.len() + 1;
+            segments.push(ident);
+        }
+        crate::ast::Path { segments, span }
+    }
+
+    /// Field accesses and calls written after an operand. Fields after a name extend its
+    /// path; arguments after a one-segment name make a call.
+    fn lower_postfixes(&mut self, mut expr: Expr, pieces: &mut Pieces<'_>) -> Expr {
+        while let Some(pair) = pieces.next_if(|p| matches!(p.as_rule(), Rule::field | Rule::args)) {
+            let end = self.span(&pair);
+            let span = expr.span.to(end);
+            expr.kind = if pair.as_rule() == Rule::args {
+                let args = pair.into_inner().map(|p| self.lower_expr(p)).collect();
+                match expr.kind {
+                    ExprKind::Path(mut path) if path.segments.len() == 1 => {
+                        ExprKind::Call(path.segments.remove(0), args)
+                    }
+                    _ => {
+                        self.diags.push(
+                            Diagnostic::new(Code::Syntax, end, "only a function can be called")
+                                .label("arguments after something that is not a function")
+                                .help(
+                                    "call a built-in function or a rule with parameters by its \
+                                     name, as in `within(x, 7d)`",
+                                ),
+                        );
+                        expr.kind
                     }
                 }
-                kind => Expr {
-                    kind: ExprKind::Field(
+            } else {
+                let ident = self.lower_word(next(&mut pair.into_inner()));
+                match expr.kind {
+                    ExprKind::Path(mut path) => {
+                        path.segments.push(ident);
+                        path.span = span;
+                        ExprKind::Path(path)
+                    }
+                    kind => ExprKind::Field(
                         Box::new(Expr {
                             kind,
                             span: expr.span,
                         }),
                         ident,
                     ),
-                    span,
-                },
+                }
             };
+            expr.span = span;
         }
         expr
     }
 
-    fn lower_duration(&mut self, span: crate::ast::Span, text: &str) -> ExprKind {
+    /// Classifies a `number` token: `2026-03-01`, `250ms`, `99.5%`, `0.25` or `42`.
+    fn lower_number(&mut self, span: Span, text: &str) -> ExprKind {
+        let last = text.as_bytes().last().copied().unwrap_or(b'0');
+        if last == b'%' {
+            ExprKind::Percent(self.finite(span, &text[..text.len() - 1]))
+        } else if last.is_ascii_alphabetic() {
+            self.lower_duration(span, text)
+        } else if text.len() == 10 && text.as_bytes()[4] == b'-' {
+            ExprKind::Date(self.lower_date(span, text))
+        } else if text.contains('.') {
+            ExprKind::Float(self.finite(span, text))
+        } else {
+            match text.parse::<i64>() {
+                Ok(n) => ExprKind::Int(n),
+                Err(_) => {
+                    self.bad_literal(span, "integer literal does not fit in 64 bits", "too large");
+                    ExprKind::Int(0)
+                }
+            }
+        }
+    }
+
+    fn lower_duration(&mut self, span: Span, text: &str) -> ExprKind {
         let split = text
             .find(|c: char| c.is_ascii_alphabetic())
             .unwrap_or(text.len());
@@ -224,7 +252,7 @@ impl Cx {
         ExprKind::Duration { value, unit }
     }
 
-    fn lower_date(&mut self, span: crate::ast::Span, text: &str) -> Date {
+    fn lower_date(&mut self, span: Span, text: &str) -> Date {
         let mut parts = text.split('-');
         let year = parts.next().and_then(|p| p.parse::<u16>().ok());
         let month = parts.next().and_then(|p| p.parse::<u8>().ok());
@@ -257,7 +285,7 @@ impl Cx {
         }
     }
 
-    fn finite(&mut self, span: crate::ast::Span, text: &str) -> f64 {
+    fn finite(&mut self, span: Span, text: &str) -> f64 {
         match text.parse::<f64>() {
             Ok(v) if v.is_finite() => v,
             _ => {
@@ -271,22 +299,11 @@ impl Cx {
         }
     }
 
-    fn bad_literal(&mut self, span: crate::ast::Span, message: impl Into<String>, label: &str) {
+    fn bad_literal(&mut self, span: Span, message: impl Into<String>, label: &str) {
         self.diags.push(
             Diagnostic::new(Code::BadLiteral, span, message)
                 .label(label)
                 .help("see `phasevc explain phasev::parse::bad_literal`"),
         );
     }
-}
-
-/// How many operators (prefix and infix) sit directly inside an `expr`.
-fn operator_count(pair: &Pair<'_, Rule>) -> usize {
-    if pair.as_rule() != Rule::expr {
-        return 0;
-    }
-    pair.clone()
-        .into_inner()
-        .filter(|p| !matches!(p.as_rule(), Rule::postfixed))
-        .count()
 }

@@ -3,6 +3,7 @@
 //! `Rule` and `Pair` stay inside this module; callers get an [`ast::Module`] or diagnostics.
 
 mod expr;
+mod scan;
 mod string;
 
 use pest::Parser as _;
@@ -22,61 +23,183 @@ struct Grammar;
 
 /// Parses one file. On failure every diagnostic found is returned (a syntax error stops the
 /// file at its first error; bad literals and strings are all collected).
+///
+/// A large file is parsed in regions of whole declarations, one thread each; if any region
+/// has a syntax error the file is parsed again as one, so errors read exactly as they would.
 pub fn parse(file: FileId, text: &str) -> Result<ast::Module, Diagnostics> {
-    let mut cx = Cx {
-        file,
-        diags: Diagnostics::default(),
-        depth: 0,
-    };
-    let pairs = match parse_rule(Rule::file, text) {
-        Ok(pairs) => pairs,
-        Err(err) => {
-            cx.diags.push(syntax_error(file, text, &err));
-            return Err(cx.diags);
+    let decls = scan::declarations(text).map_err(|r| refused(file, r))?;
+    let regions = scan::regions(&decls, text.len(), region_count(text.len()));
+    if regions.len() > 1 {
+        let parsed = std::thread::scope(|scope| {
+            let handles: Vec<_> = regions
+                .iter()
+                .map(|&(start, end, levels)| {
+                    stack_for(levels)
+                        .spawn_scoped(scope, move || parse_region(file, text, start, end))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.ok().and_then(|h| join(h).ok()))
+                .collect::<Option<Vec<_>>>()
+        });
+        if let Some(parsed) = parsed {
+            let mut items = Vec::new();
+            let mut diags = Diagnostics::default();
+            for (region_items, region_diags) in parsed {
+                items.extend(region_items);
+                diags.extend(region_diags);
+            }
+            return finish(file, items, diags);
         }
+    }
+    let levels = decls.iter().map(|d| d.levels).max().unwrap_or(0);
+    let (items, diags) = on_stack(file, levels, || {
+        parse_region(file, text, 0, text.len()).map_err(|err| {
+            let mut diags = Diagnostics::default();
+            diags.push(syntax_error(file, text, &err));
+            diags
+        })
+    })??;
+    finish(file, items, diags)
+}
+
+fn finish(file: FileId, items: Vec<Item>, diags: Diagnostics) -> Result<ast::Module, Diagnostics> {
+    if diags.is_empty() {
+        Ok(ast::Module { file, items })
+    } else {
+        Err(diags)
+    }
+}
+
+/// Parses `text[start..end]`, a run of whole declarations, into items and the diagnostics of
+/// lowering them (bad literals, reserved words).
+fn parse_region(
+    file: FileId,
+    text: &str,
+    start: usize,
+    end: usize,
+) -> Result<(Vec<Item>, Diagnostics), Box<pest::error::Error<Rule>>> {
+    let region = text.get(start..end).unwrap_or_default();
+    let pairs = if start == 0 && end == text.len() {
+        parse_rule(Rule::file, region)?
+    } else {
+        Grammar::parse(Rule::file, region).map_err(Box::new)?
     };
+    let mut cx = Cx::new(file, start);
     let mut items = Vec::new();
     for pair in pairs.flatten().take(1).flat_map(Pair::into_inner) {
         if pair.as_rule() != Rule::EOI {
             items.push(cx.lower_item(pair));
         }
     }
-    if cx.diags.is_empty() {
-        Ok(ast::Module { file, items })
-    } else {
-        Err(cx.diags)
-    }
+    Ok((items, cx.diags))
 }
 
 /// Parses a single expression (for tests, the fuzzer and tools).
 pub fn parse_expr(file: FileId, text: &str) -> Result<ast::Expr, Diagnostics> {
-    let mut cx = Cx {
-        file,
-        diags: Diagnostics::default(),
-        depth: 0,
-    };
-    let result = parse_rule(Rule::standalone_expr, text);
-    let pair = match result {
-        Ok(mut pairs) => pairs.next().and_then(|p| p.into_inner().next()),
-        Err(err) => {
-            cx.diags.push(syntax_error(file, text, &err));
+    let decls = scan::declarations(text).map_err(|r| refused(file, r))?;
+    let levels = decls.iter().map(|d| d.levels).max().unwrap_or(0);
+    on_stack(file, levels, || {
+        let mut cx = Cx::new(file, 0);
+        let pair = match parse_rule(Rule::standalone_expr, text) {
+            Ok(mut pairs) => pairs.next().and_then(|p| p.into_inner().next()),
+            Err(err) => {
+                cx.diags.push(syntax_error(file, text, &err));
+                return Err(cx.diags);
+            }
+        };
+        let Some(pair) = pair else {
+            cx.diags.push(Diagnostic::new(
+                Code::Syntax,
+                Span::new(file, 0, 0),
+                "expected an expression",
+            ));
             return Err(cx.diags);
+        };
+        let expr = cx.lower_expr(pair);
+        if cx.diags.is_empty() {
+            Ok(expr)
+        } else {
+            Err(cx.diags)
         }
-    };
-    let Some(pair) = pair else {
-        cx.diags.push(Diagnostic::new(
-            Code::Syntax,
-            Span::new(file, 0, 0),
-            "expected an expression",
-        ));
-        return Err(cx.diags);
-    };
-    let expr = cx.lower_expr(pair);
-    if cx.diags.is_empty() {
-        Ok(expr)
-    } else {
-        Err(cx.diags)
+    })?
+}
+
+/// Files smaller than this are parsed in one piece: a thread costs more than it saves.
+const REGION_BYTES: usize = 64 * 1024;
+/// Regions (threads) per file at most.
+const MAX_REGIONS: usize = 8;
+/// Nesting this shallow is parsed on the caller's thread (a few hundred KiB of stack at
+/// most, even unoptimised).
+const INLINE_LEVELS: usize = 32;
+/// Stack for lowering and pest's fixed depth, and per counted level: pest takes under 4 KiB
+/// per level in an unoptimised build, under 1 KiB optimised.
+const STACK_BASE: usize = 4 << 20;
+const STACK_PER_LEVEL: usize = 16 << 10;
+
+fn region_count(len: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    cores.min(len / REGION_BYTES).clamp(1, MAX_REGIONS)
+}
+
+fn stack_for(levels: usize) -> std::thread::Builder {
+    let size = STACK_BASE.saturating_add(levels.saturating_mul(STACK_PER_LEVEL));
+    std::thread::Builder::new()
+        .name("phasev-parse".to_owned())
+        .stack_size(size)
+}
+
+/// Runs `f` where pest can recurse `levels` deep: right here when that is shallow, else on a
+/// thread with a stack sized for it.
+fn on_stack<T: Send>(
+    file: FileId,
+    levels: usize,
+    f: impl FnOnce() -> T + Send,
+) -> Result<T, Diagnostics> {
+    if levels <= INLINE_LEVELS {
+        return Ok(f());
     }
+    std::thread::scope(|scope| match stack_for(levels).spawn_scoped(scope, f) {
+        Ok(handle) => Ok(join(handle)),
+        Err(err) => {
+            let mut diags = Diagnostics::default();
+            diags.push(
+                Diagnostic::new(
+                    Code::Syntax,
+                    Span::new(file, 0, 0),
+                    format!("cannot start the parser: {err}"),
+                )
+                .help("the file nests too deeply for the memory available"),
+            );
+            Err(diags)
+        }
+    })
+}
+
+/// The value of a parser thread; a panic in it (a bug) continues in the caller.
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+}
+
+fn refused(file: FileId, refusal: scan::Refusal) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    diags.push(match refusal {
+        scan::Refusal::TooDeep(at) => too_deep(Span::new(file, at, at + 1)),
+        scan::Refusal::TooManyNestingWords(at) => Diagnostic::new(
+            Code::Syntax,
+            Span::new(file, at, at + 1),
+            format!(
+                "declaration is too complex: more than {} `if`s and quantifiers",
+                scan::MAX_NESTING_WORDS
+            ),
+        )
+        .label("one too many")
+        .help("split it into several rules or gates"),
+    });
+    diags
 }
 
 /// Parses without pest's error detail (which records every attempt and costs more than half
@@ -120,7 +243,7 @@ fn syntax_error(file: FileId, text: &str, err: &pest::error::Error<Rule>) -> Dia
             .expected_tokens()
             .iter()
             .map(ToString::to_string)
-            .filter(|t| !t.trim().is_empty() && t != "//")
+            .filter(|t| !is_noise(t))
             .map(|t| format!("`{t}`"))
             .collect();
         for stack in attempts.call_stacks() {
@@ -148,35 +271,19 @@ fn syntax_error(file: FileId, text: &str, err: &pest::error::Error<Rule>) -> Dia
         .get(start..)
         .and_then(|rest| rest.chars().next())
         .map_or(start, |c| start + c.len_utf8());
-    let help = match reserved_word_before(text, start) {
-        Some(word) => format!("`{word}` is a reserved word and cannot be used as a name"),
-        None => {
-            "see the language guide (docs/language.md), or `phasevc explain phasev::parse::syntax`"
-                .to_owned()
-        }
-    };
     Diagnostic::new(
         Code::Syntax,
         Span::new(file, start, end),
         format!("expected {expected}, found {found}"),
     )
     .label(format!("expected {expected}"))
-    .help(help)
+    .help("see the language guide (docs/language.md), or `phasevc explain phasev::parse::syntax`")
 }
 
-/// The reserved word just before `pos` when it follows a declaration keyword, as in
-/// `rule and = …`: the usual cause of an error there.
-fn reserved_word_before(text: &str, pos: usize) -> Option<&str> {
-    const RESERVED: &[&str] = &[
-        "and", "or", "not", "in", "all", "any", "none", "count", "if", "then", "else", "true",
-        "false",
-    ];
-    const DECLARING: &[&str] = &["rule", "check", "policy", "fact", "gate", "->"];
-    let mut words = text.get(..pos)?.split_whitespace().rev();
-    let word = words.next()?;
-    let before = words.next()?;
-    (RESERVED.contains(&word) && DECLARING.contains(&before)).then_some(word)
-}
+/// Words the grammar gives a meaning to, which therefore cannot name anything.
+const RESERVED: &[&str] = &[
+    "and", "or", "not", "in", "all", "any", "none", "count", "if", "then", "else", "true", "false",
+];
 
 /// An expression holds at most this many nesting levels and operators; more is refused
 /// before it can exhaust the stack of a later pass (all of which recurse over expressions).
@@ -192,15 +299,30 @@ fn too_deep(span: Span) -> Diagnostic {
     .help("split the expression into named rules")
 }
 
+/// Expected tokens that would not help a reader: whitespace, comments, and character ranges
+/// other than digits and letters (pest shows a range as `a..z`).
+fn is_noise(token: &str) -> bool {
+    let mut chars = token.chars();
+    let range_start = match (chars.next(), chars.next(), chars.next(), chars.next()) {
+        (Some(start), Some('.'), Some('.'), Some(_)) if chars.next().is_none() => Some(start),
+        _ => None,
+    };
+    token.trim().is_empty()
+        || token == "//"
+        || token == "\\"
+        || range_start.is_some_and(|c| !matches!(c, '0' | 'a' | 'A'))
+}
+
 /// Folds the token sets that mean "an expression", "an operator" or "a name" into those words.
 fn condense(mut tokens: Vec<String>) -> Vec<String> {
     const EXPRESSION: &[&str] = &[
         "`\"`", "`(`", "`-`", "`0..9`", "`[`", "`all`", "`any`", "`count`", "`false`", "`if`",
         "`none`", "`not`", "`true`",
     ];
+    // `(` and `.` after an operand are a call and a field, close enough to operators here.
     const OPERATOR: &[&str] = &[
         "`!=`", "`*`", "`+`", "`-`", "`/`", "`<=`", "`<`", "`==`", "`>=`", "`>`", "`and`", "`in`",
-        "`or`", "`.`",
+        "`or`", "`.`", "`(`",
     ];
     const NAME: &[&str] = &["`A..Z`", "`a..z`", "`_`"];
     for (marker, set, word) in [
@@ -255,30 +377,14 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         | Rule::postfixed
         | Rule::quantifier
         | Rule::conditional
-        | Rule::call
         | Rule::list_lit
-        | Rule::date
-        | Rule::duration
-        | Rule::percent
-        | Rule::float
+        | Rule::number
         | Rule::int
         | Rule::boolean
-        | Rule::op_not
-        | Rule::op_neg => "an expression",
-        Rule::op_or
-        | Rule::op_and
-        | Rule::op_eq
-        | Rule::op_ne
-        | Rule::op_le
-        | Rule::op_ge
-        | Rule::op_lt
-        | Rule::op_gt
-        | Rule::op_in
-        | Rule::op_add
-        | Rule::op_sub
-        | Rule::op_mul
-        | Rule::op_div => "an operator",
+        | Rule::prefix_op => "an expression",
+        Rule::infix_op => "an operator",
         Rule::field => "`.`",
+        Rule::args => "`(`",
         Rule::params => "`(`",
         Rule::config => "`{`",
         Rule::kw_in => "`in`",
@@ -290,29 +396,77 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
 
 struct Cx {
     file: FileId,
+    /// Where the text pest saw starts in the file.
+    base: usize,
     diags: Diagnostics,
     /// Expressions being lowered right now, for [`MAX_NESTING`].
     depth: usize,
 }
 
 impl Cx {
+    fn new(file: FileId, base: usize) -> Cx {
+        Cx {
+            file,
+            base,
+            diags: Diagnostics::default(),
+            depth: 0,
+        }
+    }
+
     /// A pair's span without the whitespace and comments pest's implicit skipping leaves at
     /// its end (after an optional part that did not match).
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
-        let s = pair.as_span();
-        Span::new(self.file, s.start(), s.start() + content_len(s.as_str()))
+        let start = self.base + pair.as_span().start();
+        Span::new(self.file, start, start + content_len(pair.as_str()))
     }
 
-    fn lower_ident(&self, pair: Pair<'_, Rule>) -> Ident {
+    /// A name being declared or referred to; reserved words are refused.
+    fn lower_ident(&mut self, pair: Pair<'_, Rule>) -> Ident {
+        let ident = self.lower_word(pair);
+        self.refuse_reserved(&ident);
+        ident
+    }
+
+    /// A field name after `.`, where reserved words are fine (`deps.count`).
+    fn lower_word(&self, pair: Pair<'_, Rule>) -> Ident {
         Ident {
             name: pair.as_str().to_owned(),
             span: self.span(&pair),
         }
     }
 
-    fn lower_path(&self, pair: Pair<'_, Rule>) -> ast::Path {
+    fn refuse_reserved(&mut self, ident: &Ident) {
+        if RESERVED.contains(&ident.name.as_str()) {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::Syntax,
+                    ident.span,
+                    format!(
+                        "`{}` is a reserved word and cannot be used as a name",
+                        ident.name
+                    ),
+                )
+                .label("reserved word")
+                .help(format!(
+                    "choose another name; reserved: {}",
+                    RESERVED.join(", ")
+                )),
+            );
+        }
+    }
+
+    fn lower_path(&mut self, pair: Pair<'_, Rule>) -> ast::Path {
         let span = self.span(&pair);
-        let segments = pair.into_inner().map(|p| self.lower_ident(p)).collect();
+        let segments = pair
+            .into_inner()
+            .map(|p| {
+                if p.as_rule() == Rule::ident {
+                    self.lower_ident(p)
+                } else {
+                    self.lower_word(p)
+                }
+            })
+            .collect();
         ast::Path { segments, span }
     }
 
@@ -507,6 +661,10 @@ impl Cx {
 
 /// The length of `text` without trailing whitespace and `//` comments.
 fn content_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    if bytes.last().is_some_and(|b| !b.is_ascii_whitespace()) && !bytes.contains(&b'/') {
+        return text.len();
+    }
     let mut end = text.len();
     loop {
         let trimmed = text[..end].trim_end();

@@ -106,11 +106,14 @@ impl Schema {
 
     /// The longest prefix of `segments` that is a fact: its path, type and length.
     pub fn longest_prefix(&self, segments: &[&str]) -> Option<(String, &Type, usize)> {
-        (1..=segments.len()).rev().find_map(|n| {
-            let path = segments[..n].join(".");
-            let ty = self.facts.get(&path)?;
-            Some((path, ty, n))
-        })
+        let mut path = segments.join(".");
+        for n in (1..=segments.len()).rev() {
+            if let Some(ty) = self.facts.get(&path) {
+                return Some((path, ty, n));
+            }
+            path.truncate(path.len().saturating_sub(segments[n - 1].len() + 1));
+        }
+        None
     }
 }
 
