@@ -3,12 +3,14 @@
 //! `cargo bench -p phasev-compiler --bench compile` first prints a report (per-stage times,
 //! the 100 ms target, and memory at three policy sizes), then runs the criterion benchmarks.
 //!
-//! Memory: the workspace forbids `unsafe_code`, so the binary cannot install a counting
-//! global allocator. Instead it re-runs itself once per size (`PHASEV_BENCH_MEM_CHILD=<n>`)
-//! and reads the child's resident set from `/proc/self/status`: the peak during compilation
-//! (`VmHWM`, reset through `/proc/self/clear_refs` just before compiling) and what stays
-//! resident while the `Compilation` is alive, both above the baseline taken after generating
-//! the source text. Set `PHASEV_BENCH_QUICK=1` to skip the criterion part.
+//! Times are taken with mimalloc as the global allocator, as in `phasevc`.
+//!
+//! Memory: a counting allocator would need `unsafe` code, which the workspace forbids.
+//! Instead the binary re-runs itself once per size (`PHASEV_BENCH_MEM_CHILD=<n>`) and reads
+//! the child's resident set from `/proc/self/status`: the peak during compilation (`VmHWM`,
+//! reset through `/proc/self/clear_refs` just before compiling) and what stays resident while
+//! the `Compilation` is alive, both above the baseline taken after generating the source
+//! text. Set `PHASEV_BENCH_QUICK=1` to skip the criterion part.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -24,6 +26,10 @@ use phasev_compiler::diag::Diagnostics;
 use phasev_compiler::load::{self, MemoryFs};
 use phasev_compiler::{Options, analyze, check, compile_with, lower, parser};
 use support::policy_gen::{Spec, generate};
+
+// The allocator `phasevc` uses, so the times are the ones a user sees.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The product's target for the 10,000-requirement policy.
 const TARGET_MS: f64 = 100.0;

@@ -74,13 +74,16 @@ pub fn compile_with(root: &Path, fs: &dyn load::FileSystem, options: &Options) -
     } else {
         None
     };
+    let load::Loaded {
+        sources, modules, ..
+    } = loaded;
     let program = typed.as_ref().map(|t| {
-        let (warnings, program) = analyze_and_lower(t, &loaded.sources);
+        let (warnings, program) = analyze_and_lower(t, &sources, modules);
         diagnostics.extend(warnings);
         program
     });
     Compilation {
-        sources: loaded.sources,
+        sources,
         diagnostics,
         typed,
         program,
@@ -91,9 +94,16 @@ pub fn compile_with(root: &Path, fs: &dyn load::FileSystem, options: &Options) -
 /// read the typed program); below it, a thread costs more than it saves.
 const PARALLEL_REQUIREMENTS: usize = 1000;
 
-fn analyze_and_lower(t: &typed::Program, sources: &SourceMap) -> (Diagnostics, ir::Program) {
+/// Analyses and lowers `t`. The syntax trees are no longer needed: they are freed on the
+/// lowering side too, which is otherwise the shorter one.
+fn analyze_and_lower(
+    t: &typed::Program,
+    sources: &SourceMap,
+    modules: Vec<ast::Module>,
+) -> (Diagnostics, ir::Program) {
     let requirements: usize = t.gates.iter().map(|g| g.requirements.len()).sum();
     if requirements < PARALLEL_REQUIREMENTS {
+        drop(modules);
         return (analyze::analyze(t), lower::lower(t, sources));
     }
     std::thread::scope(|scope| {
@@ -101,6 +111,7 @@ fn analyze_and_lower(t: &typed::Program, sources: &SourceMap) -> (Diagnostics, i
             .name("phasev-analyze".to_owned())
             .spawn_scoped(scope, || analyze::analyze(t));
         let program = lower::lower(t, sources);
+        drop(modules);
         let warnings = match analysis {
             Ok(handle) => handle
                 .join()

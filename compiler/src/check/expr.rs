@@ -162,8 +162,14 @@ impl Checker<'_> {
             let base = typed(T::Fact(id), ty, first.span.to(out_ident.span));
             return self.fields(base, &segs[2..]);
         }
-        // 3. a fact path: the longest schema prefix, then record fields
+        // 3. a fact path: the longest schema prefix, then record fields. A fact read before,
+        // whole, is found at once (most reads are).
         let names: Vec<&str> = segs.iter().map(|s| s.name.as_str()).collect();
+        if let Some(&id) = self.fact_index.get(names.join(".").as_str())
+            && let Some(fact) = self.facts.get(id)
+        {
+            return Some(typed(T::Fact(id), fact.ty.clone(), path.span));
+        }
         if let Some((full, ty, n)) = self.schema.longest_prefix(&names) {
             let ty = ty.clone();
             let origin = if crate::schema::Schema::builtin().contains(&full) {

@@ -10,7 +10,9 @@ mod items;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::ast::{self, Span};
 use crate::diag::{Diagnostics, did_you_mean};
@@ -119,12 +121,12 @@ impl<'a> Checker<'a> {
             schema: Schema::builtin().clone(),
             declared: Vec::new(),
             rules: Vec::new(),
-            rule_index: HashMap::new(),
+            rule_index: HashMap::default(),
             typed_rules: Vec::new(),
             checks: Vec::new(),
-            check_index: HashMap::new(),
+            check_index: HashMap::default(),
             facts: Vec::new(),
-            fact_index: HashMap::new(),
+            fact_index: HashMap::default(),
             gates: Vec::new(),
             escalations: Vec::new(),
             checklist: Vec::new(),

@@ -4,7 +4,7 @@
 #[cfg(test)]
 pub(crate) mod tests;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::ast::Span;
 use crate::ir::{self, Node, NodeId, NodeKind, SlotOrigin, SourceSpan};
@@ -51,8 +51,8 @@ pub fn lower(program: &typed::Program, sources: &SourceMap) -> ir::Program {
             escalations: Vec::new(),
             checklist: Vec::new(),
         },
-        consts: HashMap::new(),
-        types: HashMap::new(),
+        consts: HashMap::default(),
+        types: HashMap::default(),
     };
     for rule in &program.rules {
         let body = cx.expr(&rule.body);
