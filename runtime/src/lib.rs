@@ -1,6 +1,16 @@
 //! The phasev runtime: facts in, decisions out.
 //!
-//! Today it holds the offline collectors' parsers ([`collect`]); the evaluator, the reports and
-//! `phasev-eval` are being built (see `runtime/README.md`).
+//! ```text
+//! facts documents ─facts→ Facts (one per feature, by IR slot)
+//! ir::Program + Facts ─eval→ values (three-valued) ─decide→ Decision (verdict, explanations)
+//! ```
+//!
+//! [`collect`] holds the collectors' parsers; [`facts`] the facts documents; [`eval`] the
+//! evaluator; [`decide`] gate verdicts and explanations. The reports, `phasev.toml`, decision
+//! records and the other collectors are still to come (see `runtime/README.md`).
 
 pub mod collect;
+pub mod decide;
+pub mod eval;
+pub mod facts;
+pub mod value;

@@ -352,7 +352,10 @@ impl<'a> Counter<'a> {
                 Event::CData(cdata) => self.text_outside_root(&cdata, at)?,
                 Event::GeneralRef(reference) => {
                     if self.root != Root::Open {
-                        self.text_outside_root(&[b"&", reference.as_ref(), b";"].concat(), at)?;
+                        self.text_outside_root(
+                            &[b"&".as_slice(), reference.as_ref(), b";".as_slice()].concat(),
+                            at,
+                        )?;
                     }
                     check_reference(&reference).map_err(|reason| self.malformed(at, reason))?;
                 }

@@ -1,0 +1,398 @@
+//! Decisions: one feature's gates up to a target rung, requirement by requirement, with the
+//! escalations, the verdict and why.
+//!
+//! A gate verdict is decided in this order: **fail** if any `require` failed (a known failure
+//! blocks whatever else is unknown); else **inconclusive** if any `require` (or any
+//! escalation's condition) could not be decided; else **escalate** if any escalation fired;
+//! else **warn** if any `warn` failed or could not be decided; else **pass**. Gates are
+//! monotonic: promoting to a rung evaluates every gate that leads up to it.
+
+use phasev_compiler::ast::{BinaryOp, ReqKind, Severity, UnaryOp};
+use phasev_compiler::ir::{NodeId, NodeKind, Program};
+use phasev_compiler::types::Type;
+use serde::Serialize;
+
+use crate::eval::{Cause, Evaluator, Scope, Unknown};
+use crate::facts::Facts;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Warn,
+    Escalate,
+    Inconclusive,
+    Fail,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Warn => "warn",
+            Verdict::Escalate => "escalate",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Fail => "fail",
+        }
+    }
+
+    /// The process exit code: 0 pass/warn (1 for warn with `fail_on_warn`), 1 fail,
+    /// 3 inconclusive, 4 escalation required. (2 is a usage or policy error.)
+    pub fn exit_code(self, fail_on_warn: bool) -> u8 {
+        match self {
+            Verdict::Pass => 0,
+            Verdict::Warn => u8::from(fail_on_warn),
+            Verdict::Fail => 1,
+            Verdict::Inconclusive => 3,
+            Verdict::Escalate => 4,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Inconclusive,
+}
+
+/// A fact a requirement read, as it was.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Read {
+    pub path: String,
+    /// The value as a policy writes it, or why there is none (`missing`, `stale (…)`).
+    pub value: String,
+    pub present: bool,
+    pub source: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RequirementResult {
+    /// `from -> to` of the gate.
+    pub gate: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub severity: &'static str,
+    pub outcome: Outcome,
+    pub reads: Vec<Read>,
+    /// For an inconclusive requirement: the facts it lacked and the limits it hit.
+    pub undecided_because: Vec<String>,
+    /// For a failure: the comparisons that failed and what would have passed.
+    pub why: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EscalationResult {
+    pub title: String,
+    pub severity: &'static str,
+    /// `None` when the condition could not be decided.
+    pub fired: Option<bool>,
+    pub undecided_because: Vec<String>,
+    pub context: String,
+    pub impact: String,
+    pub options: Vec<(String, String)>,
+    /// 1-based.
+    pub recommend: u32,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Decision {
+    pub feature: String,
+    pub target: String,
+    pub verdict: Verdict,
+    pub requirements: Vec<RequirementResult>,
+    pub escalations: Vec<EscalationResult>,
+}
+
+fn kind_name(kind: ReqKind) -> &'static str {
+    match kind {
+        ReqKind::Require => "require",
+        ReqKind::Warn => "warn",
+    }
+}
+
+pub fn severity_name(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "critical",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    }
+}
+
+impl Evaluator<'_> {
+    /// Decides whether `feature` (whose facts are `facts`) may be promoted to rung `target`.
+    pub fn decide(&self, feature: &str, facts: &Facts, target: u32) -> Decision {
+        let program = self.program();
+        let mut requirements = Vec::new();
+        for gate in program.gates.iter().filter(|g| g.to <= target) {
+            let gate_name = format!("{} -> {}", rung(program, gate.from), rung(program, gate.to));
+            for req in &gate.requirements {
+                let mut scope = Scope::new(facts, gate.to);
+                let result = self.truth(req.expr, &mut scope);
+                let outcome = match result {
+                    Ok(true) => Outcome::Pass,
+                    Ok(false) => Outcome::Fail,
+                    Err(_) => Outcome::Inconclusive,
+                };
+                let why = if outcome == Outcome::Fail {
+                    let mut why = Vec::new();
+                    self.explain(req.expr, true, &mut Scope::new(facts, gate.to), &mut why);
+                    why
+                } else {
+                    Vec::new()
+                };
+                requirements.push(RequirementResult {
+                    gate: gate_name.clone(),
+                    name: req.name.clone(),
+                    kind: kind_name(req.kind),
+                    severity: severity_name(req.severity),
+                    outcome,
+                    reads: reads(program, facts, &scope.reads),
+                    undecided_because: result
+                        .err()
+                        .map(|u| causes(program, facts, &u))
+                        .unwrap_or_default(),
+                    why,
+                });
+            }
+        }
+        let escalations = program
+            .escalations
+            .iter()
+            .map(|esc| {
+                let mut scope = Scope::new(facts, target);
+                let fired = self.truth(esc.when, &mut scope);
+                let text = |t| {
+                    self.render(t, &mut Scope::new(facts, target))
+                        .unwrap_or_else(|_| "(not known: a fact it names is missing)".to_owned())
+                };
+                EscalationResult {
+                    title: text(&esc.title),
+                    severity: severity_name(esc.severity),
+                    fired: fired.as_ref().ok().copied(),
+                    undecided_because: fired
+                        .err()
+                        .map(|u| causes(program, facts, &u))
+                        .unwrap_or_default(),
+                    context: text(&esc.context),
+                    impact: text(&esc.impact),
+                    options: esc
+                        .options
+                        .iter()
+                        .map(|o| (text(&o.title), text(&o.tradeoff)))
+                        .collect(),
+                    recommend: esc.recommend,
+                    reason: text(&esc.reason),
+                }
+            })
+            .collect::<Vec<_>>();
+        let verdict = verdict(&requirements, &escalations);
+        Decision {
+            feature: feature.to_owned(),
+            target: rung(program, target),
+            verdict,
+            requirements,
+            escalations,
+        }
+    }
+
+    /// Why `id` did not come out as `want`: the comparisons and bools responsible.
+    fn explain(&self, id: NodeId, want: bool, scope: &mut Scope<'_>, out: &mut Vec<String>) {
+        let program = self.program();
+        let Some(node) = program.node(id) else { return };
+        match &node.kind {
+            NodeKind::Binary {
+                op: op @ (BinaryOp::And | BinaryOp::Or),
+                lhs,
+                rhs,
+            } => {
+                // Under `and` the operands that fell short of `want` explain it; under `or`
+                // (wanting true) every operand did.
+                for operand in [*lhs, *rhs] {
+                    if self.truth(operand, scope) == Ok(!want) || (*op == BinaryOp::Or) == want {
+                        self.explain(operand, want, scope, out);
+                    }
+                }
+            }
+            NodeKind::Unary {
+                op: UnaryOp::Not,
+                operand,
+            } => self.explain(*operand, !want, scope, out),
+            NodeKind::Binary { op, lhs, rhs } if op.is_comparison() => {
+                let (Ok(l), Ok(r)) = (self.eval(*lhs, scope), self.eval(*rhs, scope)) else {
+                    return;
+                };
+                let lhs_text = self.text(*lhs);
+                let rhs_text = self.text(*rhs);
+                let l = l.display(program).to_string();
+                let r = r.display(program).to_string();
+                let rhs_part = if rhs_text == r {
+                    r
+                } else {
+                    format!("{rhs_text} ({r})")
+                };
+                let need = if want { "needs" } else { "must not be" };
+                out.push(if lhs_text == l {
+                    format!("{l} {need} {} {rhs_part}", op.symbol())
+                } else {
+                    format!("{lhs_text} is {l}, {need} {} {rhs_part}", op.symbol())
+                });
+            }
+            NodeKind::Rule { rule, args } => {
+                let Some(rule) = program.rules.get(*rule as usize) else {
+                    return;
+                };
+                let values: Result<Vec<_>, _> = args.iter().map(|a| self.eval(*a, scope)).collect();
+                let Ok(values) = values else { return };
+                let mut inner = Scope::new(scope.facts, scope.target);
+                inner.locals_from(values);
+                let before = out.len();
+                self.explain(rule.body, want, &mut inner, out);
+                if out.len() == before {
+                    out.push(format!("rule `{}` is {}", rule.name, !want));
+                }
+            }
+            _ => {
+                if let Ok(v) = self.eval(id, scope) {
+                    let text = self.text(id);
+                    let value = v.display(program).to_string();
+                    out.push(if text == value {
+                        format!("{text} is not {want}")
+                    } else {
+                        format!("{text} is {value}")
+                    });
+                }
+            }
+        }
+    }
+
+    /// How an expression reads, for explanations: fact paths, fields, calls, constants.
+    fn text(&self, id: NodeId) -> String {
+        let program = self.program();
+        let Some(node) = program.node(id) else {
+            return "…".to_owned();
+        };
+        match &node.kind {
+            NodeKind::Slot(s) => program
+                .slots
+                .get(*s as usize)
+                .map_or_else(|| "…".to_owned(), |s| s.path.clone()),
+            NodeKind::Const(c) => program
+                .consts
+                .get(*c as usize)
+                .map(|c| {
+                    crate::value::Value::from_const(c)
+                        .display(program)
+                        .to_string()
+                })
+                .unwrap_or_default(),
+            NodeKind::Field { base, index } | NodeKind::Project { base, index } => {
+                let name = program
+                    .type_of(*base)
+                    .and_then(|t| match t {
+                        Type::Record(fields) => fields.get(*index as usize),
+                        Type::List(elem) => match &**elem {
+                            Type::Record(fields) => fields.get(*index as usize),
+                            _ => None,
+                        },
+                        _ => None,
+                    })
+                    .map_or("…", |(n, _)| n.as_str());
+                format!("{}.{name}", self.text(*base))
+            }
+            NodeKind::Call { builtin, args } => {
+                let args: Vec<String> = args.iter().map(|a| self.text(*a)).collect();
+                format!("{}({})", builtin.name(), args.join(", "))
+            }
+            NodeKind::Rule { rule, args } => {
+                let name = program
+                    .rules
+                    .get(*rule as usize)
+                    .map_or("…", |r| r.name.as_str());
+                if args.is_empty() {
+                    name.to_owned()
+                } else {
+                    let args: Vec<String> = args.iter().map(|a| self.text(*a)).collect();
+                    format!("{name}({})", args.join(", "))
+                }
+            }
+            NodeKind::Binary { op, lhs, rhs } => {
+                format!("{} {} {}", self.text(*lhs), op.symbol(), self.text(*rhs))
+            }
+            NodeKind::Target => "target".to_owned(),
+            NodeKind::Local(_) => "it".to_owned(),
+            _ => "…".to_owned(),
+        }
+    }
+}
+
+fn rung(program: &Program, index: u32) -> String {
+    program
+        .rungs
+        .get(index as usize)
+        .map_or_else(|| format!("rung {index}"), |r| r.name.clone())
+}
+
+fn reads(program: &Program, facts: &Facts, slots: &[u32]) -> Vec<Read> {
+    slots
+        .iter()
+        .filter_map(|&slot| {
+            let info = program.slots.get(slot as usize)?;
+            let fact = facts.get(slot);
+            Some(Read {
+                path: info.path.clone(),
+                value: match &fact.value {
+                    Ok(v) => v.display(program).to_string(),
+                    Err(absent) => absent.to_string(),
+                },
+                present: fact.value.is_ok(),
+                source: fact.source.as_ref().map(|s| s.0.to_string()),
+            })
+        })
+        .collect()
+}
+
+fn causes(program: &Program, facts: &Facts, unknown: &Unknown) -> Vec<String> {
+    unknown
+        .0
+        .iter()
+        .map(|cause| match cause {
+            Cause::Fact(slot) => {
+                let path = program
+                    .slots
+                    .get(*slot as usize)
+                    .map_or("?", |s| s.path.as_str());
+                match &facts.get(*slot).value {
+                    Err(absent) => format!("{path} is {absent}"),
+                    Ok(_) => format!("{path} could not be read"),
+                }
+            }
+            Cause::Limit(reason) => reason.clone(),
+        })
+        .collect()
+}
+
+/// The gate verdict, in the order of the module docs.
+pub fn verdict(requirements: &[RequirementResult], escalations: &[EscalationResult]) -> Verdict {
+    let required = |outcome| {
+        requirements
+            .iter()
+            .any(|r| r.kind == "require" && r.outcome == outcome)
+    };
+    if required(Outcome::Fail) {
+        Verdict::Fail
+    } else if required(Outcome::Inconclusive) || escalations.iter().any(|e| e.fired.is_none()) {
+        Verdict::Inconclusive
+    } else if escalations.iter().any(|e| e.fired == Some(true)) {
+        Verdict::Escalate
+    } else if requirements
+        .iter()
+        .any(|r| r.kind == "warn" && r.outcome != Outcome::Pass)
+    {
+        Verdict::Warn
+    } else {
+        Verdict::Pass
+    }
+}

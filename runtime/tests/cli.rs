@@ -1,0 +1,210 @@
+//! `phasev-eval` as a pipeline runs it: exit codes, reports, and clear errors on bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// A facts file in a fresh temporary directory of this test.
+fn facts_file(test: &str, name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("phasev-eval-{}-{test}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write facts");
+    path
+}
+
+const PASSING: &str = r#"{"svc": {"ok": true, "errors": 0, "latency": "200ms", "budget": "250ms",
+    "quota": "10%", "pods": [{"name": "a", "ready": true}]}}"#;
+
+fn gate(facts: &Path, to: &str) -> Command {
+    let mut cmd = Command::cargo_bin("phasev-eval").expect("binary");
+    cmd.env("NO_COLOR", "1")
+        .args(["gate", "--policy"])
+        .arg(data("policies/mini.phasev"));
+    cmd.arg("--facts")
+        .arg(facts)
+        .args(["--feature", "orders", "--to", to]);
+    cmd
+}
+
+#[test]
+fn each_verdict_has_its_exit_code() {
+    let cases = [
+        ("pass", PASSING.to_owned(), 0, "orders → prod: PASS"),
+        (
+            "fail",
+            PASSING.replace("200ms", "312ms"),
+            1,
+            "svc.latency is 312ms, needs <= svc.budget (250ms)",
+        ),
+        (
+            "inconclusive",
+            PASSING.replace(r#""ok": true, "#, ""),
+            3,
+            "undecided: svc.ok is missing",
+        ),
+        (
+            "escalate",
+            PASSING.replace("10%", "95%"),
+            4,
+            "escalation \"Quota nearly exhausted\": FIRED",
+        ),
+        (
+            "warn",
+            PASSING.replace(r#""errors": 0"#, r#""errors": 9"#),
+            0,
+            "orders → prod: WARN",
+        ),
+    ];
+    for (name, json, code, shown) in cases {
+        let facts = facts_file("verdicts", &format!("{name}.json"), &json);
+        gate(&facts, "prod")
+            .assert()
+            .code(code)
+            .stdout(predicate::str::contains(shown))
+            .stderr(predicate::str::is_empty());
+    }
+    let warn = facts_file(
+        "verdicts",
+        "warn2.json",
+        &PASSING.replace(r#""errors": 0"#, r#""errors": 9"#),
+    );
+    gate(&warn, "prod").arg("--fail-on-warn").assert().code(1);
+}
+
+#[test]
+fn json_has_a_top_level_verdict_and_a_schema_version() {
+    let facts = facts_file("json", "f.json", &PASSING.replace("10%", "95%"));
+    let out = gate(&facts, "prod")
+        .args(["--format", "json"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(4));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["verdict"], "escalate");
+    assert_eq!(doc["features"][0]["feature"], "orders");
+    assert_eq!(
+        doc["features"][0]["requirements"].as_array().map(Vec::len),
+        Some(4)
+    );
+    assert!(
+        doc["policy"]["digest"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("sha256:"))
+    );
+}
+
+#[test]
+fn compiled_ir_decides_like_the_source() {
+    let source = data("policies/mini.phasev");
+    let compilation = phasev_compiler::compile_path(&source, &phasev_compiler::Options::default());
+    let program = compilation.program.expect("compiles");
+    let facts = facts_file("ir", "f.json", &PASSING.replace("200ms", "312ms"));
+    let json_ir = facts.with_file_name("mini.ir.json");
+    let bin_ir = facts.with_file_name("mini.phir");
+    std::fs::write(&json_ir, program.to_json()).expect("write IR");
+    std::fs::write(&bin_ir, program.to_bytes()).expect("write IR");
+    for ir in [json_ir, bin_ir] {
+        let mut cmd = Command::cargo_bin("phasev-eval").expect("binary");
+        cmd.args(["gate", "--policy"])
+            .arg(&ir)
+            .arg("--facts")
+            .arg(&facts);
+        cmd.args(["--feature", "orders", "--to", "prod"])
+            .assert()
+            .code(1);
+    }
+}
+
+#[test]
+fn bad_input_is_a_clear_error_with_exit_2() {
+    let good = facts_file("bad", "good.json", PASSING);
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["--to".into(), "production".into()],
+            "`production` is not a rung of policy `mini`",
+        ),
+        (
+            vec![
+                "--facts".into(),
+                facts_file("bad", "t.json", r#"{"svc": {"latency": 5s}}"#)
+                    .display()
+                    .to_string(),
+            ],
+            "is not valid JSON",
+        ),
+        (
+            vec![
+                "--facts".into(),
+                facts_file("bad", "w.json", r#"{"svc": {"ok": "yes"}}"#)
+                    .display()
+                    .to_string(),
+            ],
+            "`svc.ok` must be a bool",
+        ),
+        (
+            vec!["--facts".into(), "/nonexistent/facts.json".into()],
+            "cannot read facts file",
+        ),
+        (
+            vec!["--policy".into(), "/nonexistent/p.phasev".into()],
+            "phasev::load::unreadable",
+        ),
+        (
+            vec![
+                "--policy".into(),
+                facts_file("bad", "p.ir", "not IR").display().to_string(),
+            ],
+            "not a phasev IR file",
+        ),
+    ];
+    for (args, message) in cases {
+        let mut cmd = Command::cargo_bin("phasev-eval").expect("binary");
+        cmd.env("NO_COLOR", "1").arg("gate");
+        let has = |flag: &str| args.iter().any(|a| a == flag);
+        if !has("--policy") {
+            cmd.arg("--policy").arg(data("policies/mini.phasev"));
+        }
+        if !has("--facts") {
+            cmd.arg("--facts").arg(&good);
+        }
+        if !has("--to") {
+            cmd.args(["--to", "prod"]);
+        }
+        cmd.args(["--feature", "orders"]).args(&args);
+        cmd.assert()
+            .code(2)
+            .stderr(predicate::str::contains(message))
+            .stderr(predicate::str::contains("panicked").not());
+    }
+}
+
+#[test]
+fn a_policy_with_errors_is_reported_like_phasevc_does() {
+    let policy = facts_file(
+        "policy",
+        "broken.phasev",
+        "policy p\nladder { a b }\ngate a -> b {\n  require \"r\": nope.fact\n}\n",
+    );
+    let facts = facts_file("policy", "f.json", "{}");
+    let mut cmd = Command::cargo_bin("phasev-eval").expect("binary");
+    cmd.env("NO_COLOR", "1")
+        .args(["gate", "--policy"])
+        .arg(&policy);
+    cmd.arg("--facts")
+        .arg(&facts)
+        .args(["--feature", "x", "--to", "b"]);
+    cmd.assert()
+        .code(2)
+        .stderr(predicate::str::contains("phasev::check::unknown_fact"))
+        .stderr(predicate::str::contains("unknown fact `nope.fact`"));
+}
