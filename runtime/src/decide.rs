@@ -2,10 +2,11 @@
 //! escalations, the verdict and why.
 //!
 //! A gate verdict is decided in this order: **fail** if any `require` failed (a known failure
-//! blocks whatever else is unknown); else **inconclusive** if any `require` (or any
-//! escalation's condition) could not be decided; else **escalate** if any escalation fired;
-//! else **warn** if any `warn` failed or could not be decided; else **pass**. Gates are
-//! monotonic: promoting to a rung evaluates every gate that leads up to it.
+//! blocks whatever else is unknown); else **inconclusive** if any `require` could not be
+//! decided; else **escalate** if any escalation fired; else **warn** if any `warn` failed or
+//! could not be decided; else **pass**. An escalation whose condition cannot be decided does
+//! not fire; it is reported with the facts it lacked. Gates are monotonic: promoting to a rung
+//! evaluates every gate that leads up to it.
 
 use phasev_compiler::ast::{BinaryOp, ReqKind, Severity, UnaryOp};
 use phasev_compiler::ir::{NodeId, NodeKind, Program};
@@ -383,7 +384,7 @@ pub fn verdict(requirements: &[RequirementResult], escalations: &[EscalationResu
     };
     if required(Outcome::Fail) {
         Verdict::Fail
-    } else if required(Outcome::Inconclusive) || escalations.iter().any(|e| e.fired.is_none()) {
+    } else if required(Outcome::Inconclusive) {
         Verdict::Inconclusive
     } else if escalations.iter().any(|e| e.fired == Some(true)) {
         Verdict::Escalate

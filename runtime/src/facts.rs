@@ -304,6 +304,19 @@ fn describe(json: &Json) -> String {
     format!("{kind} `{short}`")
 }
 
+/// Converts a JSON value (from a document or a collector) to a runtime value of type `ty`;
+/// the error says what was expected, where inside the value, and how to write it.
+pub fn value_of(program: &Program, json: &Json, ty: &Type) -> Result<Value, String> {
+    convert(program, json, ty).map_err(|m| {
+        let at = if m.at.is_empty() {
+            String::new()
+        } else {
+            format!(" at `{}`", m.at)
+        };
+        format!("expected {}{at}, found {}", m.expected, describe(m.found))
+    })
+}
+
 /// Converts a document value to a runtime value of type `ty`.
 fn convert<'a>(program: &Program, json: &'a Json, ty: &Type) -> Result<Value, Mismatch<'a>> {
     let fail = |hint: &str| Err(mismatch(json, ty, hint));

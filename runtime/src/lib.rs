@@ -10,7 +10,10 @@
 //! records and the other collectors are still to come (see `runtime/README.md`).
 
 pub mod collect;
+pub mod config;
 pub mod decide;
 pub mod eval;
 pub mod facts;
+pub mod gather;
+pub mod report;
 pub mod value;

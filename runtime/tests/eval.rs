@@ -196,10 +196,13 @@ fn verdicts_follow_the_order_fail_inconclusive_escalate_warn_pass() {
         decide(&program, &with(r#", "quota": "95%""#), 2).verdict,
         Verdict::Escalate
     );
-    // An escalation that cannot be decided leaves the gate undecided: fail closed.
+    // An escalation that cannot be decided does not fire; it says what it lacked.
+    let undecided = decide(&program, &with(""), 2);
+    assert_eq!(undecided.verdict, Verdict::Pass);
+    assert_eq!(undecided.escalations[0].fired, None);
     assert_eq!(
-        decide(&program, &with(""), 2).verdict,
-        Verdict::Inconclusive
+        undecided.escalations[0].undecided_because,
+        ["svc.quota is missing"]
     );
     let warn = with(r#", "quota": "10%", "errors": 7"#).replace(r#""errors": 0, "#, "");
     assert_eq!(decide(&program, &warn, 2).verdict, Verdict::Warn);

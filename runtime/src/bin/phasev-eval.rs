@@ -11,10 +11,16 @@ use clap::{Parser, Subcommand, ValueEnum};
 use phasev_compiler::diag::render_plain;
 use phasev_compiler::ir::Program;
 use phasev_compiler::{Options, compile_path};
+use std::sync::Arc;
+use std::time::Duration;
+
+use phasev_runtime::config::Project;
 use phasev_runtime::decide::{Decision, Outcome, Verdict};
 use phasev_runtime::eval::Evaluator;
 use phasev_runtime::facts::{Document, Fact, Facts, Source, apply_documents};
-use phasev_runtime::value::Value;
+use phasev_runtime::gather::{apply_found, gather};
+use phasev_runtime::report::{self, FeatureStatus};
+use phasev_runtime::value::{Value, parse_duration};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -39,16 +45,11 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Decide one feature's promotion to a rung (every gate up to it), from facts files.
+    /// Decide one feature's promotion to a rung (every gate up to it).
     Gate {
-        /// The policy: `.phasev` source, or IR from `phasevc compile` (JSON or binary).
-        #[arg(long)]
-        policy: PathBuf,
-        /// Facts documents (JSON, or TOML by extension); later ones win.
-        #[arg(long = "facts", required = true)]
-        facts: Vec<PathBuf>,
-        /// The feature, as named in the facts' `features` table (or any name when the facts
-        /// are all shared).
+        #[command(flatten)]
+        inputs: Inputs,
+        /// The feature: a `[features]` entry of phasev.toml, or a name in the facts.
         #[arg(long)]
         feature: String,
         /// The rung to promote to.
@@ -63,6 +64,38 @@ enum Command {
         #[arg(long)]
         fail_on_warn: bool,
     },
+    /// Reports over every feature.
+    Report {
+        #[arg(value_enum)]
+        kind: ReportKind,
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Write the report here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Where the policy and the facts come from.
+#[derive(clap::Args, Debug)]
+struct Inputs {
+    /// The project's phasev.toml (default: ./phasev.toml when it exists). Its collectors read
+    /// the checkout; facts files are merged over what they find.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The policy: `.phasev` source, or IR from `phasevc compile` (JSON or binary). Default:
+    /// the one phasev.toml names.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Facts documents (JSON, or TOML by extension); later ones win.
+    #[arg(long = "facts")]
+    facts: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ReportKind {
+    /// The Phase Readiness table: every feature against every rung, blockers, readiness.
+    Readiness,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -120,48 +153,185 @@ fn usage(message: String, help: String) -> Stop {
 fn run(cli: Cli) -> Result<u8, Stop> {
     match cli.command {
         Command::Gate {
-            policy,
-            facts,
+            inputs,
             feature,
             to,
             format,
             output,
             fail_on_warn,
         } => {
-            let program = load_policy(&policy)?;
-            let target = rung_index(&program, &to)?;
-            let docs = facts
-                .iter()
-                .map(|f| Document::read(f))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| report(&e))?;
-            let named: Vec<&str> = docs.iter().flat_map(Document::feature_names).collect();
-            if !named.is_empty() && !named.contains(&feature.as_str()) {
+            let inputs = Loaded::load(&inputs)?;
+            let target = rung_index(&inputs.program, &to)?;
+            let named = inputs.feature_names();
+            if !named.is_empty() && !named.contains(&feature) {
                 return Err(usage(
-                    format!("no feature `{feature}` in the facts' `features` tables"),
-                    format!("the facts name {}", named.join(", ")),
+                    format!("no feature `{feature}` in phasev.toml or the facts"),
+                    format!("the features are {}", named.join(", ")),
                 ));
             }
-            let mut feature_facts = Facts::missing(&program);
-            if let Some(slot) = program.slot_index("feature.name") {
-                feature_facts.set(
-                    slot,
-                    Fact {
-                        value: Ok(Value::Str(feature.as_str().into())),
-                        source: Some(Source::new("--feature")),
-                    },
-                );
-            }
-            apply_documents(&program, &docs, &feature, &mut feature_facts)
-                .map_err(|e| report(&e))?;
-            let decision = Evaluator::new(&program).decide(&feature, &feature_facts, target);
+            let facts = inputs.facts_for(&feature)?;
+            let decision = Evaluator::new(&inputs.program).decide(&feature, &facts, target);
             let text = match format {
                 Format::Text => render_text(&decision),
-                Format::Json => render_json(&program, &decision),
+                Format::Json => render_json(&inputs.program, &decision),
             };
             write_output(output.as_deref(), &text)?;
             Ok(decision.verdict.exit_code(fail_on_warn))
         }
+        Command::Report {
+            kind: ReportKind::Readiness,
+            inputs,
+            output,
+        } => {
+            let inputs = Loaded::load(&inputs)?;
+            let program = &inputs.program;
+            let evaluator = Evaluator::new(program);
+            let mut rows = Vec::new();
+            for name in inputs.feature_names() {
+                let facts = inputs.facts_for(&name)?;
+                let stage = program.slot_index("feature.stage").and_then(|slot| {
+                    match &facts.get(slot).value {
+                        Ok(Value::Rung(r)) => Some(*r),
+                        _ => None,
+                    }
+                });
+                let next = stage
+                    .map(|s| s + 1)
+                    .filter(|n| (*n as usize) < program.rungs.len())
+                    .map(|n| evaluator.decide(&name, &facts, n));
+                rows.push(FeatureStatus {
+                    name,
+                    stage,
+                    next,
+                    blockers: Vec::new(),
+                });
+            }
+            let text = report::readiness(program, &today(), &rows, &[]);
+            write_output(output.as_deref(), &text)?;
+            Ok(0)
+        }
+    }
+}
+
+/// Today, `YYYY-MM-DD` (UTC).
+fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    phasev_runtime::value::date(i64::try_from(secs / 86_400).unwrap_or(0))
+}
+
+/// The policy, the project (if any) and the facts documents of one run.
+struct Loaded {
+    program: Program,
+    project: Option<Arc<Project>>,
+    docs: Vec<Document>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Loaded {
+    fn load(inputs: &Inputs) -> Result<Loaded, Stop> {
+        let config = inputs.config.clone().or_else(|| {
+            let default = PathBuf::from("phasev.toml");
+            default.is_file().then_some(default)
+        });
+        let project = match &config {
+            Some(file) => Some(Arc::new(Project::read(file).map_err(|e| report(&e))?)),
+            None => None,
+        };
+        let policy = match (&inputs.policy, &project) {
+            (Some(p), _) => p.clone(),
+            (None, Some(project)) => project.path(&project.config.project.policy),
+            (None, None) => {
+                return Err(usage(
+                    "no policy to evaluate".to_owned(),
+                    "pass --policy FILE, or run where a phasev.toml names one (--config)"
+                        .to_owned(),
+                ));
+            }
+        };
+        let program = load_policy(&policy)?;
+        let mut files: Vec<PathBuf> = project
+            .iter()
+            .flat_map(|p| p.config.project.facts.iter().map(|f| p.path(f)))
+            .collect();
+        files.extend(inputs.facts.iter().cloned());
+        let docs = files
+            .iter()
+            .map(|f| Document::read(f))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| report(&e))?;
+        let runtime = match &project {
+            Some(_) => Some(
+                tokio::runtime::Builder::new_multi_thread()
+                    .enable_time()
+                    .build()
+                    .map_err(|e| {
+                        usage(format!("cannot start the collectors: {e}"), String::new())
+                    })?,
+            ),
+            None => None,
+        };
+        Ok(Loaded {
+            program,
+            project,
+            docs,
+            runtime,
+        })
+    }
+
+    /// The features phasev.toml lists, else those the facts' `features` tables name.
+    fn feature_names(&self) -> Vec<String> {
+        match &self.project {
+            Some(p) => p.config.features.keys().cloned().collect(),
+            None => {
+                let mut names: Vec<String> = self
+                    .docs
+                    .iter()
+                    .flat_map(Document::feature_names)
+                    .map(str::to_owned)
+                    .collect();
+                names.sort();
+                names.dedup();
+                names
+            }
+        }
+    }
+
+    /// One feature's facts: the collectors' (with a project), then the facts documents.
+    fn facts_for(&self, feature: &str) -> Result<Facts, Stop> {
+        let program = &self.program;
+        let mut facts = Facts::missing(program);
+        match (&self.project, &self.runtime) {
+            (Some(project), Some(runtime)) => {
+                let timeout = parse_duration(&project.config.collect.timeout)
+                    .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+                    .ok_or_else(|| {
+                        usage(
+                            format!(
+                                "[collect] timeout `{}` is not a duration",
+                                project.config.collect.timeout
+                            ),
+                            "write it with a unit, such as \"30s\"".to_owned(),
+                        )
+                    })?;
+                let found = runtime.block_on(gather(Arc::clone(project), feature, timeout));
+                apply_found(program, &found, &mut facts);
+            }
+            _ => {
+                if let Some(slot) = program.slot_index("feature.name") {
+                    facts.set(
+                        slot,
+                        Fact {
+                            value: Ok(Value::Str(feature.into())),
+                            source: Some(Source::new("--feature")),
+                        },
+                    );
+                }
+            }
+        }
+        apply_documents(program, &self.docs, feature, &mut facts).map_err(|e| report(&e))?;
+        Ok(facts)
     }
 }
 

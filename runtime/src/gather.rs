@@ -1,0 +1,286 @@
+//! Gathering one feature's facts from a checkout: every collector runs concurrently on tokio's
+//! blocking pool, each under the configured timeout.
+//!
+//! A collector reports fact paths with JSON values (or why a fact is absent); the values are
+//! converted to the types of the slots the program reads in one place
+//! ([`facts::value_of`](crate::facts::value_of)), so a collector never needs to know the IR.
+//! A collector that times out leaves every path it fills errored: what reads them is
+//! inconclusive. (Its thread cannot be stopped; it finishes in the background.)
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use phasev_compiler::ir::Program;
+use serde_json::{Value as Json, json};
+
+use crate::collect::junit;
+use crate::config::Project;
+use crate::facts::{Absent, Fact, Facts, Source, value_of};
+
+/// One fact a collector found, or why it could not.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Found {
+    pub path: String,
+    pub value: Result<Json, Absent>,
+    pub source: Source,
+}
+
+impl Found {
+    fn value(path: &str, value: Json, source: &str) -> Found {
+        Found {
+            path: path.to_owned(),
+            value: Ok(value),
+            source: Source::new(source),
+        }
+    }
+
+    fn absent(path: &str, why: Absent, source: &str) -> Found {
+        Found {
+            path: path.to_owned(),
+            value: Err(why),
+            source: Source::new(source),
+        }
+    }
+}
+
+/// The collectors, each a function from the project and a feature to facts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Collector {
+    /// `feature.*` from `phasev.toml`.
+    Feature,
+    /// `tests.<kind>.*` from JUnit XML.
+    Tests,
+}
+
+impl Collector {
+    pub const ALL: [Collector; 2] = [Collector::Feature, Collector::Tests];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Collector::Feature => "phasev.toml",
+            Collector::Tests => "tests",
+        }
+    }
+
+    /// Every path it fills: what a timeout leaves errored.
+    pub fn paths(self) -> Vec<String> {
+        match self {
+            Collector::Feature => [
+                "name",
+                "owner",
+                "stage",
+                "depends_on",
+                "budget.latency_p95",
+                "budget.error_rate",
+                "deadline",
+            ]
+            .iter()
+            .map(|p| format!("feature.{p}"))
+            .collect(),
+            Collector::Tests => ["unit", "integration", "contract", "e2e"]
+                .iter()
+                .flat_map(|kind| {
+                    ["total", "passed", "failed", "skipped"]
+                        .iter()
+                        .map(move |count| format!("tests.{kind}.{count}"))
+                })
+                .collect(),
+        }
+    }
+
+    fn run(self, project: &Project, feature: &str) -> Vec<Found> {
+        match self {
+            Collector::Feature => from_config(project, feature),
+            Collector::Tests => from_junit(project, feature),
+        }
+    }
+}
+
+/// Runs every collector for `feature` at once and returns what they found.
+pub async fn gather(project: Arc<Project>, feature: &str, timeout: Duration) -> Vec<Found> {
+    let tasks: Vec<_> = Collector::ALL
+        .iter()
+        .map(|&collector| {
+            let project = Arc::clone(&project);
+            let feature = feature.to_owned();
+            let task = tokio::task::spawn_blocking(move || collector.run(&project, &feature));
+            (collector, tokio::time::timeout(timeout, task))
+        })
+        .collect();
+    let mut found = Vec::new();
+    for (collector, task) in tasks {
+        let why = match task.await {
+            Ok(Ok(facts)) => {
+                found.extend(facts);
+                continue;
+            }
+            Ok(Err(join)) => format!("the {} collector failed: {join}", collector.name()),
+            Err(_) => format!(
+                "the {} collector timed out after {}",
+                collector.name(),
+                crate::value::duration(timeout.as_secs_f64() * 1000.0)
+            ),
+        };
+        found.extend(
+            collector
+                .paths()
+                .iter()
+                .map(|p| Found::absent(p, Absent::Error(why.clone()), collector.name())),
+        );
+    }
+    found
+}
+
+/// Sets every slot of `facts` that `found` fills; a value of the wrong type becomes an
+/// errored fact naming the collector.
+pub fn apply_found(program: &Program, found: &[Found], facts: &mut Facts) {
+    for f in found {
+        let Some(slot) = program.slot_index(&f.path) else {
+            continue;
+        };
+        let Some(info) = program.slots.get(slot as usize) else {
+            continue;
+        };
+        let value = match &f.value {
+            Ok(json) => value_of(program, json, &info.ty)
+                .map_err(|e| Absent::Error(format!("{}: {e}", f.source.0))),
+            Err(why) => Err(why.clone()),
+        };
+        facts.set(
+            slot,
+            Fact {
+                value,
+                source: Some(f.source.clone()),
+            },
+        );
+    }
+}
+
+fn from_config(project: &Project, feature: &str) -> Vec<Found> {
+    let source = format!("{} [features.{feature}]", project.file.display());
+    let mut out = vec![Found::value("feature.name", json!(feature), &source)];
+    let Some(f) = project.config.features.get(feature) else {
+        return out;
+    };
+    out.push(Found::value("feature.stage", json!(f.stage), &source));
+    if let Some(owner) = &f.owner {
+        out.push(Found::value("feature.owner", json!(owner), &source));
+    }
+    let deps: Vec<Json> = f
+        .depends_on
+        .iter()
+        .filter_map(|name| {
+            let dep = project.config.features.get(name)?;
+            Some(json!({"name": name, "stage": dep.stage}))
+        })
+        .collect();
+    out.push(Found::value(
+        "feature.depends_on",
+        Json::Array(deps),
+        &source,
+    ));
+    if let Some(latency) = &f.budget.latency_p95 {
+        out.push(Found::value(
+            "feature.budget.latency_p95",
+            json!(latency),
+            &source,
+        ));
+    }
+    if let Some(rate) = &f.budget.error_rate {
+        out.push(Found::value(
+            "feature.budget.error_rate",
+            json!(rate),
+            &source,
+        ));
+    }
+    if let Some(deadline) = &f.deadline {
+        out.push(Found::value(
+            "feature.deadline",
+            json!(deadline.to_string()),
+            &source,
+        ));
+    }
+    out
+}
+
+/// The files a configured glob matches for `feature`, sorted.
+fn matching(root: &Path, pattern: &str, feature: &str) -> Result<Vec<PathBuf>, String> {
+    let pattern = root.join(pattern.replace("{feature}", feature));
+    let text = pattern.to_string_lossy();
+    let paths = glob::glob(&text).map_err(|e| format!("bad glob `{text}`: {e}"))?;
+    let mut files: Vec<PathBuf> = paths
+        .filter_map(Result::ok)
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn from_junit(project: &Project, feature: &str) -> Vec<Found> {
+    let mut out = Vec::new();
+    for (kind, patterns) in project.config.tests.kinds() {
+        let paths = |count: &str| format!("tests.{kind}.{count}");
+        let all = ["total", "passed", "failed", "skipped"];
+        let mut files = Vec::new();
+        let mut problem = None;
+        for pattern in patterns {
+            match matching(&project.root, pattern, feature) {
+                Ok(found) => files.extend(found),
+                Err(e) => problem = Some(e),
+            }
+        }
+        let source = format!("JUnit {kind}: {}", patterns.join(", "));
+        let mut sum = junit::JunitCounts::default();
+        for file in &files {
+            let counted = std::fs::read(file)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| junit::parse_junit(&bytes).map_err(|e| e.to_string()));
+            match counted {
+                Ok(c) => {
+                    sum.total += c.total;
+                    sum.passed += c.passed;
+                    sum.failed += c.failed;
+                    sum.errored += c.errored;
+                    sum.skipped += c.skipped;
+                }
+                Err(e) => problem = Some(format!("{}: {e}", file.display())),
+            }
+        }
+        let why = match problem {
+            Some(p) => Some(Absent::Error(p)),
+            // No report is a missing fact, not a pass.
+            None if files.is_empty() => Some(Absent::Missing),
+            None => None,
+        };
+        match why {
+            Some(why) => out.extend(
+                all.iter()
+                    .map(|c| Found::absent(&paths(c), why.clone(), &source)),
+            ),
+            None => {
+                let source = format!(
+                    "JUnit {kind}: {}",
+                    files
+                        .iter()
+                        .map(|f| f
+                            .strip_prefix(&project.root)
+                            .unwrap_or(f)
+                            .display()
+                            .to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                out.push(Found::value(&paths("total"), json!(sum.total), &source));
+                out.push(Found::value(&paths("passed"), json!(sum.passed), &source));
+                out.push(Found::value(
+                    &paths("failed"),
+                    json!(sum.failed + sum.errored),
+                    &source,
+                ));
+                out.push(Found::value(&paths("skipped"), json!(sum.skipped), &source));
+            }
+        }
+    }
+    out
+}
