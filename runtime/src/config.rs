@@ -160,18 +160,24 @@ pub enum ConfigError {
         help("run phasev-eval from the project root, or pass --config PATH")
     )]
     Unreadable { file: PathBuf, reason: String },
-    #[error("{message}")]
-    #[diagnostic(code(phasev::config::invalid))]
-    Invalid {
-        message: String,
-        #[source_code]
-        src: NamedSource<Arc<str>>,
-        #[label("{label}")]
-        span: Option<SourceSpan>,
-        label: String,
-        #[help]
-        help: Option<String>,
-    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invalid(Box<Invalid>),
+}
+
+/// A key or value of `phasev.toml` that is wrong, with the span to point at.
+#[derive(Debug, Error, Diagnostic)]
+#[error("{message}")]
+#[diagnostic(code(phasev::config::invalid))]
+pub struct Invalid {
+    pub message: String,
+    #[source_code]
+    src: NamedSource<Arc<str>>,
+    #[label("{label}")]
+    span: Option<SourceSpan>,
+    label: String,
+    #[help]
+    pub help: Option<String>,
 }
 
 /// A loaded configuration and the directory its paths are relative to.
@@ -217,14 +223,14 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
                 let at = text
                     .find(&needle)
                     .map(|i| SourceSpan::new(i.into(), needle.len()));
-                return Err(ConfigError::Invalid {
+                return Err(ConfigError::Invalid(Box::new(Invalid {
                     message: format!("feature `{name}` depends on `{dep}`, which is not a feature"),
                     src: NamedSource::new(file.display().to_string(), Arc::from(text)),
                     span: at,
                     label: "not in [features]".to_owned(),
                     help: did_you_mean(dep, config.features.keys().map(String::as_str))
                         .or_else(|| Some(format!("add `[features.{dep}]`"))),
-                });
+                })));
             }
         }
     }
@@ -243,7 +249,7 @@ fn invalid(file: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
     } else {
         "here"
     };
-    ConfigError::Invalid {
+    ConfigError::Invalid(Box::new(Invalid {
         message: format!(
             "{} is not a valid phasev.toml: {}",
             file.display(),
@@ -253,7 +259,7 @@ fn invalid(file: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
         span: err.span().map(|r| SourceSpan::new(r.start.into(), r.len())),
         label: label.to_owned(),
         help,
-    }
+    }))
 }
 
 fn first_line(text: &str) -> &str {
@@ -274,7 +280,7 @@ mod tests {
 
     fn error(text: &str) -> Option<(String, Option<String>)> {
         match parse(Path::new("phasev.toml"), text) {
-            Err(ConfigError::Invalid { message, help, .. }) => Some((message, help)),
+            Err(ConfigError::Invalid(e)) => Some((e.message, e.help)),
             _ => None,
         }
     }

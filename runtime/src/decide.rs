@@ -8,13 +8,14 @@
 //! not fire; it is reported with the facts it lacked. Gates are monotonic: promoting to a rung
 //! evaluates every gate that leads up to it.
 
-use phasev_compiler::ast::{BinaryOp, ReqKind, Severity, UnaryOp};
+use phasev_compiler::ast::{BinaryOp, QuantKind, ReqKind, Severity, UnaryOp};
 use phasev_compiler::ir::{NodeId, NodeKind, Program};
 use phasev_compiler::types::Type;
 use serde::Serialize;
 
 use crate::eval::{Cause, Evaluator, Scope, Unknown};
 use crate::facts::Facts;
+use crate::value::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -139,7 +140,12 @@ impl Evaluator<'_> {
                 };
                 let why = if outcome == Outcome::Fail {
                     let mut why = Vec::new();
-                    self.explain(req.expr, true, &mut Scope::new(facts, gate.to), &mut why);
+                    let mut explainer = Explainer {
+                        eval: self,
+                        names: Vec::new(),
+                    };
+                    let mut scope = Scope::new(facts, gate.to);
+                    explainer.explain(req.expr, true, &mut scope, &mut why);
                     why
                 } else {
                     Vec::new()
@@ -198,10 +204,21 @@ impl Evaluator<'_> {
             escalations,
         }
     }
+}
 
+/// Explains failures: which comparisons and bools fell short, in the words of the policy.
+/// Locals have no names in the IR, so they read as what they stand for
+/// (`feature.depends_on[1]`).
+struct Explainer<'a, 'p> {
+    eval: &'a Evaluator<'p>,
+    /// How each local reads, by index.
+    names: Vec<String>,
+}
+
+impl Explainer<'_, '_> {
     /// Why `id` did not come out as `want`: the comparisons and bools responsible.
-    fn explain(&self, id: NodeId, want: bool, scope: &mut Scope<'_>, out: &mut Vec<String>) {
-        let program = self.program();
+    fn explain(&mut self, id: NodeId, want: bool, scope: &mut Scope<'_>, out: &mut Vec<String>) {
+        let program = self.eval.program();
         let Some(node) = program.node(id) else { return };
         match &node.kind {
             NodeKind::Binary {
@@ -212,7 +229,8 @@ impl Evaluator<'_> {
                 // Under `and` the operands that fell short of `want` explain it; under `or`
                 // (wanting true) every operand did.
                 for operand in [*lhs, *rhs] {
-                    if self.truth(operand, scope) == Ok(!want) || (*op == BinaryOp::Or) == want {
+                    if self.eval.truth(operand, scope) == Ok(!want) || (*op == BinaryOp::Or) == want
+                    {
                         self.explain(operand, want, scope, out);
                     }
                 }
@@ -222,7 +240,8 @@ impl Evaluator<'_> {
                 operand,
             } => self.explain(*operand, !want, scope, out),
             NodeKind::Binary { op, lhs, rhs } if op.is_comparison() => {
-                let (Ok(l), Ok(r)) = (self.eval(*lhs, scope), self.eval(*rhs, scope)) else {
+                let (Ok(l), Ok(r)) = (self.eval.eval(*lhs, scope), self.eval.eval(*rhs, scope))
+                else {
                     return;
                 };
                 let lhs_text = self.text(*lhs);
@@ -241,22 +260,32 @@ impl Evaluator<'_> {
                     format!("{lhs_text} is {l}, {need} {} {rhs_part}", op.symbol())
                 });
             }
+            NodeKind::Quant {
+                kind,
+                var,
+                over,
+                body,
+            } => self.quantifier(*kind, *var, *over, *body, want, scope, out),
             NodeKind::Rule { rule, args } => {
                 let Some(rule) = program.rules.get(*rule as usize) else {
                     return;
                 };
-                let values: Result<Vec<_>, _> = args.iter().map(|a| self.eval(*a, scope)).collect();
+                let values: Result<Vec<_>, _> =
+                    args.iter().map(|a| self.eval.eval(*a, scope)).collect();
                 let Ok(values) = values else { return };
                 let mut inner = Scope::new(scope.facts, scope.target);
                 inner.locals_from(values);
+                let arg_names = args.iter().map(|a| self.text(*a)).collect();
+                let outer_names = std::mem::replace(&mut self.names, arg_names);
                 let before = out.len();
                 self.explain(rule.body, want, &mut inner, out);
+                self.names = outer_names;
                 if out.len() == before {
                     out.push(format!("rule `{}` is {}", rule.name, !want));
                 }
             }
             _ => {
-                if let Ok(v) = self.eval(id, scope) {
+                if let Ok(v) = self.eval.eval(id, scope) {
                     let text = self.text(id);
                     let value = v.display(program).to_string();
                     out.push(if text == value {
@@ -269,9 +298,59 @@ impl Evaluator<'_> {
         }
     }
 
+    /// A quantifier that did not come out as `want`: the elements responsible.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parts of one quantifier node"
+    )]
+    fn quantifier(
+        &mut self,
+        kind: QuantKind,
+        var: u32,
+        over: NodeId,
+        body: NodeId,
+        want: bool,
+        scope: &mut Scope<'_>,
+        out: &mut Vec<String>,
+    ) {
+        let Ok(Value::List(items)) = self.eval.eval(over, scope) else {
+            return;
+        };
+        let over_text = self.text(over);
+        // The body outcome that made the quantifier miss `want`.
+        let culprit = match (kind, want) {
+            (QuantKind::All, true) | (QuantKind::Any, false) => false,
+            (QuantKind::None, true) | (QuantKind::Any, true) | (QuantKind::All, false) => true,
+            (QuantKind::None, false) => false,
+            (QuantKind::Count, _) => {
+                out.push(format!("{over_text} has {} items", items.len()));
+                return;
+            }
+        };
+        if kind == QuantKind::Any && want {
+            out.push(if items.is_empty() {
+                format!("{over_text} is empty")
+            } else {
+                format!("no item of {over_text} qualifies")
+            });
+            return;
+        }
+        let slot = var as usize;
+        if self.names.len() <= slot {
+            self.names.resize(slot + 1, String::new());
+        }
+        for (i, item) in items.iter().enumerate() {
+            scope.set_local(var, item.clone());
+            if self.eval.truth(body, scope) == Ok(culprit) {
+                self.names[slot] = format!("{over_text}[{i}]");
+                self.explain(body, !culprit, scope, out);
+            }
+        }
+    }
+
     /// How an expression reads, for explanations: fact paths, fields, calls, constants.
     fn text(&self, id: NodeId) -> String {
-        let program = self.program();
+        let program = self.eval.program();
         let Some(node) = program.node(id) else {
             return "…".to_owned();
         };
@@ -283,11 +362,7 @@ impl Evaluator<'_> {
             NodeKind::Const(c) => program
                 .consts
                 .get(*c as usize)
-                .map(|c| {
-                    crate::value::Value::from_const(c)
-                        .display(program)
-                        .to_string()
-                })
+                .map(|c| Value::from_const(c).display(program).to_string())
                 .unwrap_or_default(),
             NodeKind::Field { base, index } | NodeKind::Project { base, index } => {
                 let name = program
@@ -323,7 +398,12 @@ impl Evaluator<'_> {
                 format!("{} {} {}", self.text(*lhs), op.symbol(), self.text(*rhs))
             }
             NodeKind::Target => "target".to_owned(),
-            NodeKind::Local(_) => "it".to_owned(),
+            NodeKind::Local(i) => self
+                .names
+                .get(*i as usize)
+                .filter(|n| !n.is_empty())
+                .cloned()
+                .unwrap_or_else(|| "it".to_owned()),
             _ => "…".to_owned(),
         }
     }

@@ -85,6 +85,15 @@ impl<'f> Scope<'f> {
         self.locals = values;
     }
 
+    /// Binds local `index` (a quantifier's variable) to `value`.
+    pub(crate) fn set_local(&mut self, index: u32, value: Value) {
+        let i = index as usize;
+        if self.locals.len() <= i {
+            self.locals.resize(i + 1, Value::Bool(false));
+        }
+        self.locals[i] = value;
+    }
+
     fn read(&mut self, slot: u32) {
         if !self.reads.contains(&slot) {
             self.reads.push(slot);
@@ -419,14 +428,10 @@ impl<'p> Evaluator<'p> {
                 items.len()
             )));
         }
-        let slot = var as usize;
         let mut count = 0i64;
         let mut unknown: Option<Unknown> = None;
         for item in items.iter() {
-            if scope.locals.len() <= slot {
-                scope.locals.resize(slot + 1, Value::Bool(false));
-            }
-            scope.locals[slot] = item.clone();
+            scope.set_local(var, item.clone());
             match self.truth(body, scope) {
                 Ok(true) => {
                     count += 1;

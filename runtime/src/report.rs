@@ -106,7 +106,7 @@ pub fn readiness(
         out.push_str(&format!(" {text} |\n"));
     }
     let cells = features.len() * rungs.len();
-    let percent = if cells == 0 { 0 } else { reached * 100 / cells };
+    let percent = (reached * 100).checked_div(cells).unwrap_or(0);
     out.push_str(&format!("\nOverall Phase Readiness: {percent}%\n"));
     out.push_str(&format!(
         "Critical Path: {}\n",
