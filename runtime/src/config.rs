@@ -39,6 +39,10 @@ pub struct Config {
     #[serde(default)]
     pub tests: Tests,
     #[serde(default)]
+    pub helm: Helm,
+    #[serde(default)]
+    pub secrets: Secrets,
+    #[serde(default)]
     pub cloud: Cloud,
     #[serde(default)]
     pub features: BTreeMap<String, Feature>,
@@ -124,9 +128,26 @@ impl Tests {
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
+pub struct Helm {
+    /// The Phase IV base chart that feature charts must reuse.
+    pub base: Option<PathBuf>,
+    /// A `helm lint` output file per feature (`{feature}` is its name).
+    pub lint: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Secrets {
+    /// Files and directories to scan per feature (`{feature}` is its name).
+    #[serde(default)]
+    pub paths: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Cloud {
-    /// A cloud CLI's quota usage listing (JSON).
-    pub quota: Option<PathBuf>,
+    /// A cloud CLI's quota usage listing (JSON); `{feature}` is the feature's name.
+    pub quota: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]

@@ -14,7 +14,7 @@ use std::time::Duration;
 use phasev_compiler::ir::Program;
 use serde_json::{Value as Json, json};
 
-use crate::collect::junit;
+use crate::collect::{cloud, docs, helm, junit, secrets};
 use crate::config::Project;
 use crate::facts::{Absent, Fact, Facts, Source, value_of};
 
@@ -51,15 +51,34 @@ pub enum Collector {
     Feature,
     /// `tests.<kind>.*` from JUnit XML.
     Tests,
+    /// `docs.*` from `specs/<feature>/`.
+    Docs,
+    /// `helm.*` from the feature's chart and `helm lint` output.
+    Helm,
+    /// `secrets.findings` from the secret scanner.
+    Secrets,
+    /// `cloud.quota` from a usage listing.
+    Cloud,
 }
 
 impl Collector {
-    pub const ALL: [Collector; 2] = [Collector::Feature, Collector::Tests];
+    pub const ALL: [Collector; 6] = [
+        Collector::Feature,
+        Collector::Tests,
+        Collector::Docs,
+        Collector::Helm,
+        Collector::Secrets,
+        Collector::Cloud,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Collector::Feature => "phasev.toml",
             Collector::Tests => "tests",
+            Collector::Docs => "docs",
+            Collector::Helm => "helm",
+            Collector::Secrets => "secrets",
+            Collector::Cloud => "cloud",
         }
     }
 
@@ -86,6 +105,10 @@ impl Collector {
                         .map(move |count| format!("tests.{kind}.{count}"))
                 })
                 .collect(),
+            Collector::Docs => DOCS_PATHS.iter().map(|p| (*p).to_owned()).collect(),
+            Collector::Helm => HELM_PATHS.iter().map(|p| (*p).to_owned()).collect(),
+            Collector::Secrets => vec!["secrets.findings".to_owned()],
+            Collector::Cloud => vec!["cloud.quota".to_owned()],
         }
     }
 
@@ -93,9 +116,30 @@ impl Collector {
         match self {
             Collector::Feature => from_config(project, feature),
             Collector::Tests => from_junit(project, feature),
+            Collector::Docs => from_docs(project, feature),
+            Collector::Helm => from_helm(project, feature),
+            Collector::Secrets => from_secrets(project, feature),
+            Collector::Cloud => from_cloud(project, feature),
         }
     }
 }
+
+const DOCS_PATHS: [&str; 7] = [
+    "docs.spec.exists",
+    "docs.spec.approved",
+    "docs.plan.exists",
+    "docs.plan.adrs",
+    "docs.tasks.exists",
+    "docs.tasks.total",
+    "docs.tasks.done",
+];
+
+const HELM_PATHS: [&str; 4] = [
+    "helm.chart.exists",
+    "helm.chart.reuses_base",
+    "helm.lint.errors",
+    "helm.lint.warnings",
+];
 
 /// Runs every collector for `feature` at once and returns what they found.
 pub async fn gather(project: Arc<Project>, feature: &str, timeout: Duration) -> Vec<Found> {
@@ -283,4 +327,157 @@ fn from_junit(project: &Project, feature: &str) -> Vec<Found> {
         }
     }
     out
+}
+
+/// Every path in `paths` absent for the same reason.
+fn all_absent(paths: &[&str], why: &Absent, source: &str) -> Vec<Found> {
+    paths
+        .iter()
+        .map(|p| Found::absent(p, why.clone(), source))
+        .collect()
+}
+
+fn from_docs(project: &Project, feature: &str) -> Vec<Found> {
+    let specs = project.path(&project.config.docs.specs);
+    let source = format!("{}/{feature}/", specs.display());
+    match docs::inspect_feature(&specs, feature) {
+        Ok(r) => vec![
+            Found::value("docs.spec.exists", json!(r.spec_exists), &source),
+            Found::value("docs.spec.approved", json!(r.spec_approved), &source),
+            Found::value("docs.plan.exists", json!(r.plan_exists), &source),
+            Found::value("docs.plan.adrs", json!(r.adrs), &source),
+            Found::value("docs.tasks.exists", json!(r.tasks_exists), &source),
+            Found::value("docs.tasks.total", json!(r.tasks_total), &source),
+            Found::value("docs.tasks.done", json!(r.tasks_done), &source),
+        ],
+        Err(e) => all_absent(&DOCS_PATHS, &Absent::Error(e.to_string()), &source),
+    }
+}
+
+fn from_helm(project: &Project, feature: &str) -> Vec<Found> {
+    let Some(chart) = project
+        .config
+        .features
+        .get(feature)
+        .and_then(|f| f.chart.as_ref())
+    else {
+        return all_absent(&HELM_PATHS, &Absent::Missing, "phasev.toml (no chart)");
+    };
+    let dir = project.path(chart);
+    let source = format!("chart {}", chart.display());
+    let base = project.config.helm.base.as_ref().map(|b| project.path(b));
+    let report = match helm::inspect_chart(&dir, base.as_deref()) {
+        Ok(r) => r,
+        Err(e) => return all_absent(&HELM_PATHS, &Absent::Error(e.to_string()), &source),
+    };
+    let mut out = vec![
+        Found::value("helm.chart.exists", json!(report.exists), &source),
+        Found::value(
+            "helm.chart.reuses_base",
+            json!(report.reuse == helm::Reuse::DependsOnBase),
+            &source,
+        ),
+    ];
+    if !report.exists {
+        return out;
+    }
+    let lint = match &project.config.helm.lint {
+        Some(pattern) => {
+            let file = project.path(Path::new(&pattern.replace("{feature}", feature)));
+            match helm::lint_counts(&file) {
+                Ok(Some(counts)) => Ok(Some((counts, file))),
+                Ok(None) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        None => Ok(None),
+    };
+    match lint {
+        Ok(lint) => {
+            let (errors, warnings) = lint.as_ref().map_or((0, 0), |(c, _)| *c);
+            let from = lint.as_ref().map_or_else(
+                || format!("{source}: built-in checks"),
+                |(_, f)| format!("{source}: built-in checks and {}", f.display()),
+            );
+            out.push(Found::value(
+                "helm.lint.errors",
+                json!(errors + report.errors.len()),
+                &from,
+            ));
+            out.push(Found::value("helm.lint.warnings", json!(warnings), &from));
+        }
+        Err(e) => out.extend(all_absent(&HELM_PATHS[2..], &Absent::Error(e), &source)),
+    }
+    out
+}
+
+fn from_secrets(project: &Project, feature: &str) -> Vec<Found> {
+    let patterns = &project.config.secrets.paths;
+    if patterns.is_empty() {
+        return vec![Found::absent(
+            "secrets.findings",
+            Absent::Missing,
+            "phasev.toml (no [secrets] paths)",
+        )];
+    }
+    let mut findings = Vec::new();
+    for pattern in patterns {
+        let path = project.path(Path::new(&pattern.replace("{feature}", feature)));
+        match secrets::scan_path(&path, &project.root) {
+            Ok(found) => findings.extend(found),
+            Err(e) => {
+                return vec![Found::absent(
+                    "secrets.findings",
+                    Absent::Error(e.to_string()),
+                    "secret scanner",
+                )];
+            }
+        }
+    }
+    let list: Vec<Json> = findings
+        .iter()
+        .map(|f| json!({"file": f.file, "line": f.line, "rule": f.rule}))
+        .collect();
+    let source = format!("secret scanner: {}", patterns.join(", "));
+    vec![Found::value("secrets.findings", Json::Array(list), &source)]
+}
+
+fn from_cloud(project: &Project, feature: &str) -> Vec<Found> {
+    let Some(pattern) = &project.config.cloud.quota else {
+        return vec![Found::absent(
+            "cloud.quota",
+            Absent::Missing,
+            "phasev.toml (no [cloud] quota)",
+        )];
+    };
+    let file = project.path(Path::new(&pattern.replace("{feature}", feature)));
+    let source = format!("quota listing {}", file.display());
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return vec![Found::absent("cloud.quota", Absent::Missing, &source)];
+        }
+        Err(e) => {
+            return vec![Found::absent(
+                "cloud.quota",
+                Absent::Error(e.to_string()),
+                &source,
+            )];
+        }
+    };
+    match cloud::parse_quota(&text) {
+        Ok(quotas) => match cloud::tightest(&quotas) {
+            Some(q) => vec![Found::value(
+                "cloud.quota",
+                json!({"name": q.name, "used": q.used, "limit": q.limit}),
+                &source,
+            )],
+            None => vec![Found::absent("cloud.quota", Absent::Missing, &source)],
+        },
+        Err(e) => vec![Found::absent(
+            "cloud.quota",
+            Absent::Error(e.to_string()),
+            &source,
+        )],
+    }
 }

@@ -30,8 +30,8 @@ fn cell(status: &FeatureStatus, rung: u32) -> &'static str {
     }
 }
 
-/// Why a feature cannot climb: failed and undecided `require`s, fired escalations, and the
-/// other blockers.
+/// Why a feature cannot climb: failed and undecided `require`s, fired escalations, the other
+/// blockers, and (marked ⚠) failed `warn`s, which do not block.
 pub fn blockers(status: &FeatureStatus) -> Vec<String> {
     let mut out = status.blockers.clone();
     if let Some(d) = &status.next {
@@ -50,6 +50,16 @@ pub fn blockers(status: &FeatureStatus) -> Vec<String> {
         }
         for e in d.escalations.iter().filter(|e| e.fired == Some(true)) {
             out.push(format!("🚨 {}", e.title));
+        }
+        for r in d
+            .requirements
+            .iter()
+            .filter(|r| r.kind == "warn" && r.outcome == Outcome::Fail)
+        {
+            out.push(match r.why.first() {
+                Some(why) => format!("⚠ {} ({why})", r.name),
+                None => format!("⚠ {}", r.name),
+            });
         }
     }
     out

@@ -11,9 +11,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use phasev_compiler::diag::render_plain;
 use phasev_compiler::ir::Program;
 use phasev_compiler::{Options, compile_path};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use phasev_runtime::collect::deps;
 use phasev_runtime::config::Project;
 use phasev_runtime::decide::{Decision, Outcome, Verdict};
 use phasev_runtime::eval::Evaluator;
@@ -206,7 +208,16 @@ fn run(cli: Cli) -> Result<u8, Stop> {
                     blockers: Vec::new(),
                 });
             }
-            let text = report::readiness(program, &today(), &rows, &[]);
+            let graph = inputs.dependency_graph(&rows);
+            for cycle in deps::cycles(&graph) {
+                let text = format!("dependency cycle: {}", cycle.join(" → "));
+                for row in rows.iter_mut().filter(|r| cycle.contains(&r.name)) {
+                    row.blockers.push(text.clone());
+                }
+            }
+            let top = u32::try_from(program.rungs.len().saturating_sub(1)).unwrap_or(0);
+            let critical = deps::critical_path(&graph, top);
+            let text = report::readiness(program, &today(), &rows, &critical);
             write_output(output.as_deref(), &text)?;
             Ok(0)
         }
@@ -296,6 +307,26 @@ impl Loaded {
                 names
             }
         }
+    }
+
+    /// Each feature's stage and dependencies, from phasev.toml.
+    fn dependency_graph(&self, rows: &[FeatureStatus]) -> BTreeMap<String, deps::Node> {
+        let depends_on = |name: &str| {
+            self.project
+                .as_ref()
+                .and_then(|p| p.config.features.get(name))
+                .map(|f| f.depends_on.clone())
+                .unwrap_or_default()
+        };
+        rows.iter()
+            .map(|r| {
+                let node = deps::Node {
+                    stage: r.stage,
+                    depends_on: depends_on(&r.name),
+                };
+                (r.name.clone(), node)
+            })
+            .collect()
     }
 
     /// One feature's facts: the collectors' (with a project), then the facts documents.

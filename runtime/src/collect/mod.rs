@@ -1,4 +1,9 @@
-//! Fact collectors, one module per source of facts. Each parses its source into a plain
-//! typed summary; turning summaries into fact values is the evaluator's side.
+//! Fact collectors' parsers, one module per source of facts. Each reads its source into a
+//! plain typed summary; `gather` turns summaries into facts.
 
+pub mod cloud;
+pub mod deps;
+pub mod docs;
+pub mod helm;
 pub mod junit;
+pub mod secrets;

@@ -1,0 +1,288 @@
+//! A feature's Helm chart: does it exist, does it reuse the Phase IV base chart (as a
+//! dependency) or copy it, and what lint finds.
+//!
+//! - **Reuse**: `Chart.yaml` lists the base chart as a dependency, by name or by a `file://`
+//!   repository that resolves to the base chart's directory. A chart whose templates are
+//!   byte-for-byte (modulo whitespace) copies of the base chart's is a **copy**, which the Phase V
+//!   process forbids ("never rewritten from scratch").
+//! - **Lint**: the counts of `[ERROR]` and `[WARNING]` lines of a `helm lint` output file, plus
+//!   built-in checks, each an error: `Chart.yaml` without `apiVersion`, `name` or `version`, an
+//!   unparsable `values.yaml`, and an image tagged `latest` or not tagged at all (a promotion
+//!   must be reproducible).
+//!
+//! YAML is read with `serde_yaml_ng`, the maintained fork of `serde_yaml`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_yaml_ng::Value as Yaml;
+
+/// How the chart relates to the base chart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reuse {
+    /// The base chart is a dependency.
+    DependsOnBase,
+    /// These templates are copies of the base chart's.
+    CopyOfBase(Vec<String>),
+    /// Neither.
+    Independent,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub file: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChartReport {
+    pub exists: bool,
+    pub reuse: Reuse,
+    /// Built-in checks; each counts as a lint error.
+    pub errors: Vec<Finding>,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum HelmError {
+    #[error("cannot read {}: {reason}", file.display())]
+    #[diagnostic(code(phasev::collect::helm::unreadable))]
+    Unreadable { file: PathBuf, reason: String },
+    #[error("{} is not `helm lint` output: no `chart(s) linted` summary", file.display())]
+    #[diagnostic(
+        code(phasev::collect::helm::not_lint_output),
+        help("save the output of `helm lint CHART` to the file")
+    )]
+    NotLintOutput { file: PathBuf },
+}
+
+fn read(file: &Path) -> Result<Option<String>, HelmError> {
+    match std::fs::read_to_string(file) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(HelmError::Unreadable {
+            file: file.to_owned(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Inspects the chart in `dir` against the base chart in `base`.
+pub fn inspect_chart(dir: &Path, base: Option<&Path>) -> Result<ChartReport, HelmError> {
+    let Some(chart_text) = read(&dir.join("Chart.yaml"))? else {
+        return Ok(ChartReport {
+            exists: false,
+            reuse: Reuse::Independent,
+            errors: Vec::new(),
+        });
+    };
+    let mut errors = Vec::new();
+    let chart: Yaml = match serde_yaml_ng::from_str(&chart_text) {
+        Ok(y) => y,
+        Err(e) => {
+            errors.push(finding("Chart.yaml", format!("not valid YAML: {e}")));
+            Yaml::Null
+        }
+    };
+    for field in ["apiVersion", "name", "version"] {
+        if chart
+            .get(field)
+            .and_then(Yaml::as_str)
+            .is_none_or(str::is_empty)
+        {
+            errors.push(finding(
+                "Chart.yaml",
+                format!("required field `{field}` is missing"),
+            ));
+        }
+    }
+    if let Some(values) = read(&dir.join("values.yaml"))? {
+        match serde_yaml_ng::from_str::<Yaml>(&values) {
+            Ok(v) => image_tags(&v, "", &mut errors),
+            Err(e) => errors.push(finding("values.yaml", format!("not valid YAML: {e}"))),
+        }
+    }
+    let reuse = match base {
+        Some(base) => reuse(dir, &chart, base)?,
+        None => Reuse::Independent,
+    };
+    Ok(ChartReport {
+        exists: true,
+        reuse,
+        errors,
+    })
+}
+
+fn finding(file: &str, message: String) -> Finding {
+    Finding {
+        file: file.to_owned(),
+        message,
+    }
+}
+
+fn reuse(dir: &Path, chart: &Yaml, base: &Path) -> Result<Reuse, HelmError> {
+    let base_chart: Option<Yaml> =
+        read(&base.join("Chart.yaml"))?.and_then(|t| serde_yaml_ng::from_str(&t).ok());
+    let base_name = base_chart
+        .as_ref()
+        .and_then(|c| c.get("name"))
+        .and_then(Yaml::as_str);
+    let base_dir = std::fs::canonicalize(base).ok();
+    let depends = chart
+        .get("dependencies")
+        .and_then(Yaml::as_sequence)
+        .into_iter()
+        .flatten()
+        .any(|dep| {
+            let by_name = dep.get("name").and_then(Yaml::as_str).is_some()
+                && dep.get("name").and_then(Yaml::as_str) == base_name;
+            let by_path = dep
+                .get("repository")
+                .and_then(Yaml::as_str)
+                .and_then(|r| r.strip_prefix("file://"))
+                .and_then(|p| std::fs::canonicalize(dir.join(p)).ok())
+                .is_some_and(|p| Some(p) == base_dir);
+            by_name || by_path
+        });
+    if depends {
+        return Ok(Reuse::DependsOnBase);
+    }
+    let base_templates = templates(&base.join("templates"))?;
+    let copied: Vec<String> = templates(&dir.join("templates"))?
+        .into_iter()
+        .filter(|(_, body)| !body.is_empty() && base_templates.iter().any(|(_, b)| b == body))
+        .map(|(name, _)| name)
+        .collect();
+    Ok(if copied.is_empty() {
+        Reuse::Independent
+    } else {
+        Reuse::CopyOfBase(copied)
+    })
+}
+
+/// Template names and their contents with whitespace removed, sorted by name.
+fn templates(dir: &Path) -> Result<Vec<(String, String)>, HelmError> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let names: BTreeSet<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    for path in names {
+        if let Some(text) = read(&path)? {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            out.push((name, text.split_whitespace().collect()));
+        }
+    }
+    Ok(out)
+}
+
+/// Images tagged `latest` or not tagged, anywhere in the values.
+fn image_tags(values: &Yaml, at: &str, errors: &mut Vec<Finding>) {
+    match values {
+        Yaml::Mapping(map) => {
+            for (key, value) in map {
+                let key = key.as_str().unwrap_or_default();
+                let here = if at.is_empty() {
+                    key.to_owned()
+                } else {
+                    format!("{at}.{key}")
+                };
+                if key == "image" {
+                    check_image(value, &here, errors);
+                }
+                image_tags(value, &here, errors);
+            }
+        }
+        Yaml::Sequence(items) => {
+            for (i, item) in items.iter().enumerate() {
+                image_tags(item, &format!("{at}[{i}]"), errors);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn check_image(image: &Yaml, at: &str, errors: &mut Vec<Finding>) {
+    let tag = match image {
+        // `image: repo/name:tag` (a `:` after the last `/`)
+        Yaml::String(s) => {
+            let last = s.rsplit('/').next().unwrap_or(s);
+            if s.contains('@') {
+                return;
+            }
+            last.split_once(':').map(|(_, t)| t.to_owned())
+        }
+        Yaml::Mapping(_) => {
+            if image.get("digest").is_some() {
+                return;
+            }
+            image.get("tag").map(|t| match t {
+                Yaml::String(s) => s.clone(),
+                other => serde_yaml_ng::to_string(other)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
+            })
+        }
+        _ => return,
+    };
+    match tag.as_deref() {
+        Some("latest") => errors.push(finding(
+            "values.yaml",
+            format!("`{at}` uses the `latest` tag"),
+        )),
+        None | Some("") => errors.push(finding("values.yaml", format!("`{at}` has no tag"))),
+        Some(_) => {}
+    }
+}
+
+/// `(errors, warnings)` in a `helm lint` output file.
+pub fn lint_counts(file: &Path) -> Result<Option<(usize, usize)>, HelmError> {
+    let Some(text) = read(file)? else {
+        return Ok(None);
+    };
+    if !text.contains("chart(s) linted") {
+        return Err(HelmError::NotLintOutput {
+            file: file.to_owned(),
+        });
+    }
+    let count = |tag: &str| {
+        text.lines()
+            .filter(|l| l.trim_start().starts_with(tag))
+            .count()
+    };
+    Ok(Some((count("[ERROR]"), count("[WARNING]"))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(yaml: &str) -> Vec<String> {
+        let v: Yaml = serde_yaml_ng::from_str(yaml).unwrap_or(Yaml::Null);
+        let mut errors = Vec::new();
+        image_tags(&v, "", &mut errors);
+        errors.into_iter().map(|f| f.message).collect()
+    }
+
+    #[test]
+    fn latest_and_missing_tags_are_errors() {
+        assert_eq!(
+            tags("image:\n  repository: r\n  tag: latest\n"),
+            ["`image` uses the `latest` tag"]
+        );
+        assert_eq!(
+            tags("app:\n  image: registry:5000/app\n"),
+            ["`app.image` has no tag"]
+        );
+        assert!(tags("image: registry:5000/app:1.2\n").is_empty());
+        assert!(tags("image:\n  repository: r\n  digest: sha256:abc\n").is_empty());
+        assert!(tags("image:\n  repository: r\n  tag: 1.0\n").is_empty());
+    }
+}
