@@ -1,0 +1,94 @@
+//! The demo project (`demo/`) end to end: every feature's verdict and exit code, and the
+//! readiness report, snapshotted (`PHASEV_BLESS=1` rewrites the snapshot; read the diff).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn demo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/phasev.toml")
+}
+
+fn eval() -> Command {
+    let mut cmd = Command::cargo_bin("phasev-eval").unwrap();
+    cmd.env("NO_COLOR", "1").current_dir(std::env::temp_dir());
+    cmd
+}
+
+#[test]
+fn every_demo_feature_gets_its_verdict() {
+    let cases = [
+        ("catalog", "local_k8s", 0, "PASS"),
+        ("orders", "cloud_staging", 0, "PASS"),
+        ("payments", "cloud_prod", 0, "PASS"),
+        ("notifications", "cloud_staging", 1, "FAIL"),
+        ("analytics", "cloud_prod", 4, "ESCALATE"),
+        ("search", "cloud_staging", 3, "INCONCLUSIVE"),
+        ("inventory", "local_k8s", 1, "FAIL"),
+        ("reviews", "cloud_staging", 0, "WARN"),
+    ];
+    for (feature, to, code, verdict) in cases {
+        let out = eval()
+            .args(["gate", "--config"])
+            .arg(demo())
+            .args(["--feature", feature, "--to", to])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(code), "{feature}:\n{stdout}");
+        let headline = format!("{feature} → {to}: {verdict}");
+        assert!(stdout.starts_with(&headline), "{stdout}");
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn the_secret_in_notifications_is_reported_without_its_value() {
+    let out = eval()
+        .args(["gate", "--format", "json", "--config"])
+        .arg(demo())
+        .args(["--feature", "notifications", "--to", "cloud_staging"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("services/notifications/smtp.yaml"), "{text}");
+    let secret =
+        std::fs::read_to_string(demo().with_file_name("services/notifications/smtp.yaml")).unwrap();
+    let value = secret
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password: "))
+        .unwrap()
+        .trim_matches('"');
+    assert!(!text.contains(value));
+}
+
+#[test]
+fn the_readiness_report_matches_its_snapshot() {
+    let out = eval()
+        .args(["report", "readiness", "--config"])
+        .arg(demo())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (title, rest) = text.split_once('\n').unwrap();
+    assert!(
+        title.starts_with("## Phase V Readiness Report — 20"),
+        "{title}"
+    );
+    let normalized = format!("## Phase V Readiness Report — DATE\n{rest}");
+    let snapshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/readiness.md");
+    if std::env::var_os("PHASEV_BLESS").is_some() {
+        std::fs::write(&snapshot, &normalized).unwrap();
+    }
+    let expected = std::fs::read_to_string(&snapshot).unwrap_or_default();
+    assert_eq!(
+        normalized, expected,
+        "run with PHASEV_BLESS=1 to accept the new output"
+    );
+}
