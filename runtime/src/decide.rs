@@ -108,6 +108,15 @@ pub struct Decision {
     pub escalations: Vec<EscalationResult>,
 }
 
+/// One item of the feature completeness checklist.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChecklistResult {
+    pub label: String,
+    /// `None` when it could not be decided.
+    pub checked: Option<bool>,
+    pub undecided_because: Vec<String>,
+}
+
 fn kind_name(kind: ReqKind) -> &'static str {
     match kind {
         ReqKind::Require => "require",
@@ -124,6 +133,27 @@ pub fn severity_name(severity: Severity) -> &'static str {
 }
 
 impl Evaluator<'_> {
+    /// The checklist items for a feature whose facts are `facts`, with `target` as the rung
+    /// being considered.
+    pub fn checklist(&self, facts: &Facts, target: u32) -> Vec<ChecklistResult> {
+        let program = self.program();
+        program
+            .checklist
+            .iter()
+            .map(|item| {
+                let result = self.truth(item.expr, &mut Scope::new(facts, target));
+                ChecklistResult {
+                    label: item.label.clone(),
+                    checked: result.as_ref().ok().copied(),
+                    undecided_because: result
+                        .err()
+                        .map(|u| causes(program, facts, &u))
+                        .unwrap_or_default(),
+                }
+            })
+            .collect()
+    }
+
     /// Decides whether `feature` (whose facts are `facts`) may be promoted to rung `target`.
     pub fn decide(&self, feature: &str, facts: &Facts, target: u32) -> Decision {
         let program = self.program();

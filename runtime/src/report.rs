@@ -1,9 +1,9 @@
-//! Reports in the layouts of the Phase V process: the Phase Readiness table (more to come:
-//! the completeness checklist, the deployment report, escalation blocks).
+//! Reports in the layouts of the Phase V process: the Phase Readiness table, the Feature
+//! Completeness Checklist and escalation blocks (the deployment report is still to come).
 
 use phasev_compiler::ir::Program;
 
-use crate::decide::{Decision, Outcome, Verdict};
+use crate::decide::{ChecklistResult, Decision, EscalationResult, Outcome, Verdict};
 
 /// One feature's line of the readiness report.
 #[derive(Clone, Debug, PartialEq)]
@@ -157,4 +157,39 @@ fn next_milestone(program: &Program, features: &[FeatureStatus]) -> String {
     ready
         .or_else(blocked)
         .unwrap_or_else(|| "every feature is on the top rung".to_owned())
+}
+
+/// `## Feature Completeness Checklist — feature` and one checkbox per item; an item that
+/// cannot be decided is unchecked, with what it lacked.
+pub fn checklist(feature: &str, items: &[ChecklistResult]) -> String {
+    let mut out = format!("## Feature Completeness Checklist — {feature}\n\n");
+    for item in items {
+        let mark = if item.checked == Some(true) { "x" } else { " " };
+        out.push_str(&format!("- [{mark}] {}", item.label));
+        if item.checked.is_none() {
+            let why = item.undecided_because.join("; ");
+            out.push_str(&format!(" — not known: {why}"));
+        }
+        out.push('\n');
+    }
+    let done = items.iter().filter(|i| i.checked == Some(true)).count();
+    out.push_str(&format!("\n{done} of {} items complete\n", items.len()));
+    out
+}
+
+/// The escalation block of the Phase V process.
+pub fn escalation_block(e: &EscalationResult) -> String {
+    let mut out = format!(
+        "🚨 ESCALATION REQUIRED: {}\nContext: {}\nImpact: {}\nOptions:\n",
+        e.title, e.context, e.impact
+    );
+    for (i, (option, tradeoff)) in e.options.iter().enumerate() {
+        out.push_str(&format!("  {}. {option} — Tradeoff: {tradeoff}\n", i + 1));
+    }
+    let recommended = e
+        .options
+        .get((e.recommend as usize).saturating_sub(1))
+        .map_or("(no such option)", |(o, _)| o.as_str());
+    out.push_str(&format!("Recommendation: {recommended} — {}\n", e.reason));
+    out
 }

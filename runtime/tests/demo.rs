@@ -92,3 +92,34 @@ fn the_readiness_report_matches_its_snapshot() {
         "run with PHASEV_BLESS=1 to accept the new output"
     );
 }
+
+#[test]
+fn escalations_print_the_process_block_and_checklists_their_items() {
+    let out = eval()
+        .args(["gate", "--config"])
+        .arg(demo())
+        .args(["--feature", "analytics", "--to", "cloud_prod"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "🚨 ESCALATION REQUIRED: Cloud cost/quota blocker",
+        "Context: standardDSv3Family is at 95 of its limit of 100",
+        "  1. Request a quota increase from the cloud provider — Tradeoff: ",
+        "Recommendation: Request a quota increase from the cloud provider — ",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    let out = eval()
+        .args(["report", "checklist", "--config"])
+        .arg(demo())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.matches("## Feature Completeness Checklist — ").count(),
+        9
+    );
+    assert!(text.contains("- [ ] Unit tests passing (red → green cycle completed) — not known: tests.unit.total is missing"));
+    assert!(text.contains("- [x] Spec exists and is approved (`specs/<feature>/spec.md`)"));
+}

@@ -98,6 +98,8 @@ struct Inputs {
 enum ReportKind {
     /// The Phase Readiness table: every feature against every rung, blockers, readiness.
     Readiness,
+    /// The Feature Completeness Checklist of every feature.
+    Checklist,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -181,6 +183,30 @@ fn run(cli: Cli) -> Result<u8, Stop> {
             Ok(decision.verdict.exit_code(fail_on_warn))
         }
         Command::Report {
+            kind: ReportKind::Checklist,
+            inputs,
+            output,
+        } => {
+            let inputs = Loaded::load(&inputs)?;
+            let program = &inputs.program;
+            let evaluator = Evaluator::new(program);
+            let mut text = String::new();
+            for name in inputs.feature_names() {
+                let facts = inputs.facts_for(&name)?;
+                let target =
+                    stage_of(program, &facts).map_or(0, |s| (s + 1).min(top_rung(program)));
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(&report::checklist(
+                    &name,
+                    &evaluator.checklist(&facts, target),
+                ));
+            }
+            write_output(output.as_deref(), &text)?;
+            Ok(0)
+        }
+        Command::Report {
             kind: ReportKind::Readiness,
             inputs,
             output,
@@ -191,12 +217,7 @@ fn run(cli: Cli) -> Result<u8, Stop> {
             let mut rows = Vec::new();
             for name in inputs.feature_names() {
                 let facts = inputs.facts_for(&name)?;
-                let stage = program.slot_index("feature.stage").and_then(|slot| {
-                    match &facts.get(slot).value {
-                        Ok(Value::Rung(r)) => Some(*r),
-                        _ => None,
-                    }
-                });
+                let stage = stage_of(program, &facts);
                 let next = stage
                     .map(|s| s + 1)
                     .filter(|n| (*n as usize) < program.rungs.len())
@@ -215,13 +236,25 @@ fn run(cli: Cli) -> Result<u8, Stop> {
                     row.blockers.push(text.clone());
                 }
             }
-            let top = u32::try_from(program.rungs.len().saturating_sub(1)).unwrap_or(0);
-            let critical = deps::critical_path(&graph, top);
+            let critical = deps::critical_path(&graph, top_rung(program));
             let text = report::readiness(program, &today(), &rows, &critical);
             write_output(output.as_deref(), &text)?;
             Ok(0)
         }
     }
+}
+
+/// The rung `feature.stage` says the feature is on.
+fn stage_of(program: &Program, facts: &Facts) -> Option<u32> {
+    let slot = program.slot_index("feature.stage")?;
+    match &facts.get(slot).value {
+        Ok(Value::Rung(r)) => Some(*r),
+        _ => None,
+    }
+}
+
+fn top_rung(program: &Program) -> u32 {
+    u32::try_from(program.rungs.len().saturating_sub(1)).unwrap_or(0)
 }
 
 /// Today, `YYYY-MM-DD` (UTC).
@@ -455,14 +488,18 @@ fn render_text(decision: &Decision) -> String {
         }
     }
     for esc in &decision.escalations {
-        let state = match esc.fired {
-            Some(true) => "FIRED",
-            Some(false) => continue,
-            None => "undecided",
-        };
-        out.push_str(&format!("\n  escalation {:?}: {state}\n", esc.title));
-        for cause in &esc.undecided_because {
-            out.push_str(&format!("      undecided: {cause}\n"));
+        match esc.fired {
+            Some(true) => {
+                out.push('\n');
+                out.push_str(&report::escalation_block(esc));
+            }
+            Some(false) => {}
+            None => {
+                out.push_str(&format!("\n  escalation {:?}: undecided\n", esc.title));
+                for cause in &esc.undecided_because {
+                    out.push_str(&format!("      undecided: {cause}\n"));
+                }
+            }
         }
     }
     let verdict = decision.verdict;
