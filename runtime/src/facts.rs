@@ -31,7 +31,8 @@ impl Source {
 }
 
 /// Why a fact has no usable value; each makes what reads it inconclusive.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Absent {
     /// Nothing supplied it.
     Missing,

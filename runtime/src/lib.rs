@@ -15,5 +15,6 @@ pub mod decide;
 pub mod eval;
 pub mod facts;
 pub mod gather;
+pub mod record;
 pub mod report;
 pub mod value;

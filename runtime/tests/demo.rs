@@ -123,3 +123,63 @@ fn escalations_print_the_process_block_and_checklists_their_items() {
     assert!(text.contains("- [ ] Unit tests passing (red → green cycle completed) — not known: tests.unit.total is missing"));
     assert!(text.contains("- [x] Spec exists and is approved (`specs/<feature>/spec.md`)"));
 }
+
+#[test]
+fn records_replay_bit_for_bit_and_refuse_tampering() {
+    let dir = std::env::temp_dir().join(format!("phasev-records-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (feature, to, code) in [
+        ("analytics", "cloud_prod", 4),
+        ("search", "cloud_staging", 3),
+        ("orders", "cloud_staging", 0),
+    ] {
+        let record = dir.join(format!("{feature}.json"));
+        eval()
+            .args(["gate", "--config"])
+            .arg(demo())
+            .args(["--feature", feature, "--to", to, "--record"])
+            .arg(&record)
+            .assert()
+            .code(code);
+        let out = eval().arg("replay").arg(&record).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("): identical"));
+    }
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("analytics.json")).unwrap())
+            .unwrap();
+    let mut facts = record.clone();
+    for f in facts["facts"].as_array_mut().unwrap() {
+        if f["path"] == "cloud.quota" {
+            f["value"]["used"] = serde_json::json!(10.0);
+        }
+    }
+    let mut policy = record.clone();
+    policy["policy"]["name"] = serde_json::json!("edited");
+    for (name, doc, message) in [
+        (
+            "facts",
+            facts,
+            "the record's facts list does not match its digest",
+        ),
+        (
+            "policy",
+            policy,
+            "the record's policy IR does not match its digest",
+        ),
+    ] {
+        let path = dir.join(format!("tampered-{name}.json"));
+        std::fs::write(&path, doc.to_string()).unwrap();
+        eval()
+            .arg("replay")
+            .arg(&path)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(message));
+    }
+}

@@ -65,6 +65,17 @@ enum Command {
         /// Exit 1 on warn.
         #[arg(long)]
         fail_on_warn: bool,
+        /// Also write a decision record (the policy, every fact read, the decision) for
+        /// `phasev-eval replay`.
+        #[arg(long)]
+        record: Option<PathBuf>,
+    },
+    /// Re-decide a decision record offline and check the verdict is the same, bit for bit.
+    Replay {
+        /// A record written by `gate --record`.
+        record: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Reports over every feature.
     Report {
@@ -163,6 +174,7 @@ fn run(cli: Cli) -> Result<u8, Stop> {
             format,
             output,
             fail_on_warn,
+            record,
         } => {
             let inputs = Loaded::load(&inputs)?;
             let target = rung_index(&inputs.program, &to)?;
@@ -175,12 +187,53 @@ fn run(cli: Cli) -> Result<u8, Stop> {
             }
             let facts = inputs.facts_for(&feature)?;
             let decision = Evaluator::new(&inputs.program).decide(&feature, &facts, target);
+            if let Some(path) = record {
+                let rec = phasev_runtime::record::record(&inputs.program, &facts, &decision);
+                let text = serde_json::to_string_pretty(&rec).unwrap_or_default();
+                write_output(Some(&path), &(text + "\n"))?;
+            }
             let text = match format {
                 Format::Text => render_text(&decision),
                 Format::Json => render_json(&inputs.program, &decision),
             };
             write_output(output.as_deref(), &text)?;
             Ok(decision.verdict.exit_code(fail_on_warn))
+        }
+        Command::Replay { record, format } => {
+            let (rec, program) = phasev_runtime::record::read(&record).map_err(|e| report(&e))?;
+            let Some((decision, same)) = phasev_runtime::record::replay(&program, &rec) else {
+                return Err(usage(
+                    format!(
+                        "the record's target `{}` is not a rung of its policy",
+                        rec.target
+                    ),
+                    "the record is damaged".to_owned(),
+                ));
+            };
+            if !same {
+                return Err(usage(
+                    format!(
+                        "replaying {} → {} gives a different decision ({}) than recorded",
+                        rec.feature,
+                        rec.target,
+                        decision.verdict.as_str()
+                    ),
+                    "this build evaluates the policy differently from the one that wrote the record"
+                        .to_owned(),
+                ));
+            }
+            let text = match format {
+                Format::Text => format!(
+                    "replayed {} (policy {}, facts {}): identical\n{}",
+                    record.display(),
+                    rec.policy_digest,
+                    rec.facts_digest,
+                    render_text(&decision)
+                ),
+                Format::Json => render_json(&program, &decision),
+            };
+            write_output(None, &text)?;
+            Ok(decision.verdict.exit_code(false))
         }
         Command::Report {
             kind: ReportKind::Checklist,

@@ -1,0 +1,217 @@
+//! Decision records: everything one decision depended on, so `phasev-eval replay` can
+//! reproduce it offline, bit for bit.
+//!
+//! A record holds the policy's IR (JSON) and its digest, every fact the program reads (value or
+//! absence reason, with its source) and the facts' digest, the feature, the target rung, and
+//! the decision. Replaying re-evaluates the recorded IR over the recorded facts and compares the
+//! new decision with the recorded one.
+
+use std::path::{Path, PathBuf};
+
+use phasev_compiler::ir::Program;
+use phasev_compiler::types::Type;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha256};
+
+use crate::decide::Decision;
+use crate::eval::Evaluator;
+use crate::facts::{Absent, Fact, Facts, Source, value_of};
+use crate::value::{Value, date};
+
+/// Version of the record's shape.
+pub const RECORD_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub record_version: u32,
+    pub policy_digest: String,
+    /// The policy, as `phasevc compile --emit json` writes it.
+    pub policy: Json,
+    pub feature: String,
+    pub target: String,
+    pub facts_digest: String,
+    pub facts: Vec<RecordedFact>,
+    /// The decision, as `--format json` prints it.
+    pub decision: Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordedFact {
+    pub path: String,
+    /// The value in facts-file form; absent when `absent` says why.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub value: Option<Json>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub absent: Option<Absent>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum RecordError {
+    #[error("cannot read the record {}: {reason}", file.display())]
+    #[diagnostic(code(phasev::record::unreadable))]
+    Unreadable { file: PathBuf, reason: String },
+    #[error("{} is not a phasev decision record: {reason}", file.display())]
+    #[diagnostic(
+        code(phasev::record::invalid),
+        help("records are written by `phasev-eval gate --record FILE`")
+    )]
+    Invalid { file: PathBuf, reason: String },
+    #[error("the record's {what} does not match its digest (recorded {recorded}, found {found})")]
+    #[diagnostic(
+        code(phasev::record::tampered),
+        help("the record was edited after it was written; it cannot be replayed")
+    )]
+    Tampered {
+        what: &'static str,
+        recorded: String,
+        found: String,
+    },
+}
+
+/// A value in the form facts files use (the inverse of [`value_of`]).
+pub fn to_json(program: &Program, value: &Value, ty: &Type) -> Json {
+    match (value, ty) {
+        (Value::Bool(b), _) => json!(b),
+        (Value::Int(n), _) => json!(n),
+        (Value::Float(x) | Value::Duration(x) | Value::Percent(x), _) => json!(x),
+        (Value::Str(s), _) => json!(s.as_ref()),
+        (Value::Rung(r), _) => program
+            .rungs
+            .get(*r as usize)
+            .map_or_else(|| json!(r), |rung| json!(rung.name)),
+        (Value::Date(d), _) => json!(date(*d)),
+        (Value::List(items), Type::List(elem)) => {
+            Json::Array(items.iter().map(|i| to_json(program, i, elem)).collect())
+        }
+        (Value::Record(fields), Type::Record(names)) => Json::Object(
+            names
+                .iter()
+                .zip(fields.iter())
+                .map(|((name, t), v)| (name.clone(), to_json(program, v, t)))
+                .collect(),
+        ),
+        (Value::List(items) | Value::Record(items), _) => Json::Array(
+            items
+                .iter()
+                .map(|i| to_json(program, i, &Type::Bool))
+                .collect(),
+        ),
+    }
+}
+
+/// The sha256 of the facts' JSON (object keys sorted, so it is canonical).
+fn facts_digest(facts: &[RecordedFact]) -> String {
+    let hash = Sha256::digest(serde_json::to_vec(facts).unwrap_or_default());
+    let mut out = String::from("sha256:");
+    for b in hash {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// The record of one decision.
+pub fn record(program: &Program, facts: &Facts, decision: &Decision) -> Record {
+    let recorded: Vec<RecordedFact> = facts
+        .iter()
+        .filter_map(|(slot, fact)| {
+            let info = program.slots.get(slot as usize)?;
+            let (value, absent) = match &fact.value {
+                Ok(v) => (Some(to_json(program, v, &info.ty)), None),
+                Err(why) => (None, Some(why.clone())),
+            };
+            Some(RecordedFact {
+                path: info.path.clone(),
+                value,
+                absent,
+                source: fact.source.as_ref().map(|s| s.0.to_string()),
+            })
+        })
+        .collect();
+    Record {
+        record_version: RECORD_VERSION,
+        policy_digest: program.digest(),
+        policy: serde_json::from_str(&program.to_json()).unwrap_or(Json::Null),
+        feature: decision.feature.clone(),
+        target: decision.target.clone(),
+        facts_digest: facts_digest(&recorded),
+        facts: recorded,
+        decision: serde_json::to_value(decision).unwrap_or(Json::Null),
+    }
+}
+
+/// Reads a record and checks that its policy is the one it was decided with.
+pub fn read(file: &Path) -> Result<(Record, Program), RecordError> {
+    let text = std::fs::read_to_string(file).map_err(|e| RecordError::Unreadable {
+        file: file.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let invalid = |reason: String| RecordError::Invalid {
+        file: file.to_owned(),
+        reason,
+    };
+    let record: Record = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    if record.record_version != RECORD_VERSION {
+        return Err(invalid(format!(
+            "record version {}, this build reads {RECORD_VERSION}",
+            record.record_version
+        )));
+    }
+    let program =
+        Program::from_json(&record.policy.to_string()).map_err(|e| invalid(e.to_string()))?;
+    let found = program.digest();
+    if found != record.policy_digest {
+        return Err(RecordError::Tampered {
+            what: "policy IR",
+            recorded: record.policy_digest,
+            found,
+        });
+    }
+    let found = facts_digest(&record.facts);
+    if found != record.facts_digest {
+        return Err(RecordError::Tampered {
+            what: "facts list",
+            recorded: record.facts_digest,
+            found,
+        });
+    }
+    Ok((record, program))
+}
+
+/// The facts a record holds, as the evaluator reads them.
+pub fn facts(program: &Program, record: &Record) -> Facts {
+    let mut facts = Facts::missing(program);
+    for f in &record.facts {
+        let Some(slot) = program.slot_index(&f.path) else {
+            continue;
+        };
+        let Some(info) = program.slots.get(slot as usize) else {
+            continue;
+        };
+        let value = match (&f.value, &f.absent) {
+            (Some(json), _) => value_of(program, json, &info.ty).map_err(Absent::Error),
+            (None, Some(why)) => Err(why.clone()),
+            (None, None) => Err(Absent::Missing),
+        };
+        facts.set(
+            slot,
+            Fact {
+                value,
+                source: f.source.clone().map(Source::new),
+            },
+        );
+    }
+    facts
+}
+
+/// Re-decides a record: the new decision, and whether it is identical to the recorded one.
+pub fn replay(program: &Program, record: &Record) -> Option<(Decision, bool)> {
+    let target = program.rungs.iter().position(|r| r.name == record.target)?;
+    let facts = facts(program, record);
+    let decision =
+        Evaluator::new(program).decide(&record.feature, &facts, u32::try_from(target).ok()?);
+    let same = serde_json::to_value(&decision).ok()? == record.decision;
+    Some((decision, same))
+}
