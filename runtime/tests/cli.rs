@@ -55,7 +55,7 @@ fn each_verdict_has_its_exit_code() {
             "escalate",
             PASSING.replace("10%", "95%"),
             4,
-            "escalation \"Quota nearly exhausted\": FIRED",
+            "🚨 ESCALATION REQUIRED: Quota nearly exhausted",
         ),
         (
             "warn",
