@@ -15,6 +15,7 @@ pub mod decide;
 pub mod eval;
 pub mod facts;
 pub mod gather;
+pub mod policy_test;
 pub mod record;
 pub mod report;
 pub mod value;

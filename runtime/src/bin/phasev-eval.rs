@@ -21,6 +21,7 @@ use phasev_runtime::decide::{Decision, Outcome, Verdict};
 use phasev_runtime::eval::Evaluator;
 use phasev_runtime::facts::{Document, Fact, Facts, Source, apply_documents};
 use phasev_runtime::gather::{apply_found, gather};
+use phasev_runtime::policy_test::{self, Suite};
 use phasev_runtime::report::{self, FeatureStatus};
 use phasev_runtime::value::{Value, parse_duration};
 
@@ -77,6 +78,19 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Run a policy's tests: cases of facts with the verdicts they must produce.
+    Test {
+        /// A test file (`*.tests.toml`) naming its policy.
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+        format: TestFormat,
+        /// Write the results here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Also fail when some requirement is never seen both passing and failing.
+        #[arg(long)]
+        require_coverage: bool,
+    },
     /// Reports over every feature.
     Report {
         #[arg(value_enum)]
@@ -103,6 +117,13 @@ struct Inputs {
     /// Facts documents (JSON, or TOML by extension); later ones win.
     #[arg(long = "facts")]
     facts: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum TestFormat {
+    Text,
+    /// JUnit XML: one test case per policy test.
+    Junit,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -198,6 +219,32 @@ fn run(cli: Cli) -> Result<u8, Stop> {
             };
             write_output(output.as_deref(), &text)?;
             Ok(decision.verdict.exit_code(fail_on_warn))
+        }
+        Command::Test {
+            file,
+            format,
+            output,
+            require_coverage,
+        } => {
+            let suite = Suite::read(&file).map_err(|e| report(&e))?;
+            let dir = file.parent().unwrap_or(Path::new("."));
+            let program = load_policy(&dir.join(&suite.policy))?;
+            let results = policy_test::run(&program, &suite, &file);
+            let coverage = policy_test::coverage(&program, &results);
+            let partial: Vec<&String> = coverage
+                .iter()
+                .filter(|(_, seen)| !(seen[0] && seen[1]))
+                .map(|(name, _)| name)
+                .collect();
+            let failed = results.iter().filter(|r| !r.failures.is_empty()).count();
+            let text = match format {
+                TestFormat::Junit => policy_test::junit(&file.display().to_string(), &results),
+                TestFormat::Text => render_tests(&results, &coverage, &partial),
+            };
+            write_output(output.as_deref(), &text)?;
+            Ok(u8::from(
+                failed > 0 || (require_coverage && !partial.is_empty()),
+            ))
         }
         Command::Replay { record, format } => {
             let (rec, program) = phasev_runtime::record::read(&record).map_err(|e| report(&e))?;
@@ -508,6 +555,40 @@ fn write_output(path: Option<&Path>, text: &str) -> Result<(), Stop> {
             "check the path and its permissions".to_owned(),
         )
     })
+}
+
+fn render_tests(
+    results: &[policy_test::CaseResult],
+    coverage: &BTreeMap<String, [bool; 3]>,
+    partial: &[&String],
+) -> String {
+    let mut out = String::new();
+    for r in results {
+        let status = if r.failures.is_empty() {
+            "ok"
+        } else {
+            "FAILED"
+        };
+        out.push_str(&format!("test {} ... {status}\n", r.name));
+        for f in &r.failures {
+            out.push_str(&format!("    {f}\n"));
+        }
+    }
+    let inconclusive = coverage.values().filter(|s| s[2]).count();
+    out.push_str(&format!(
+        "\ncoverage: {} requirements, {} seen both passing and failing, {inconclusive} seen inconclusive\n",
+        coverage.len(),
+        coverage.len() - partial.len()
+    ));
+    for name in partial {
+        out.push_str(&format!("  not seen both passing and failing: {name:?}\n"));
+    }
+    let failed = results.iter().filter(|r| !r.failures.is_empty()).count();
+    out.push_str(&format!(
+        "result: {} passed, {failed} failed\n",
+        results.len() - failed
+    ));
+    out
 }
 
 fn render_text(decision: &Decision) -> String {

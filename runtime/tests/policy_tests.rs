@@ -1,0 +1,137 @@
+//! `phasev-eval test` on the standard policy's tests (`policies/phase-v.tests.toml`): every case
+//! passes and every requirement is seen passing, failing and inconclusive. Also its JUnit output
+//! and its errors.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use phasev_runtime::collect::junit::parse_junit;
+use predicates::prelude::*;
+
+fn standard_tests() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/phase-v.tests.toml")
+}
+
+fn eval() -> Command {
+    let mut cmd = Command::cargo_bin("phasev-eval").unwrap();
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+#[test]
+fn the_standard_policy_passes_its_tests_with_full_coverage() {
+    eval()
+        .arg("test")
+        .arg(standard_tests())
+        .arg("--require-coverage")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "coverage: 20 requirements, 20 seen both passing and failing, 20 seen inconclusive",
+        ))
+        .stdout(predicate::str::contains("FAILED").not());
+}
+
+#[test]
+fn junit_output_has_one_case_per_test() {
+    let out = eval()
+        .arg("test")
+        .arg(standard_tests())
+        .args(["--format", "junit"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let counts = parse_junit(&out.stdout).unwrap();
+    let cases = std::fs::read_to_string(standard_tests())
+        .unwrap()
+        .matches("[[case]]")
+        .count();
+    assert_eq!((counts.total, counts.failed), (cases as u64, 0));
+}
+
+fn suite(name: &str, body: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("phasev-policy-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/policies/mini.phasev");
+    let path = dir.join(name);
+    let text = format!(
+        "policy = {:?}\nfeature = \"f\"\n{body}",
+        policy.display().to_string()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_wrong_expectation_fails_and_says_why() {
+    let file = suite(
+        "wrong.tests.toml",
+        "[facts]\nsvc = { ok = true, errors = 0, quota = \"1%\" }\n\n[[case]]\nname = \"expects too much\"\nto = \"staging\"\nexpect = \"fail\"\nrequirements = { \"service ok\" = \"fail\" }\n",
+    );
+    eval()
+        .arg("test")
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("test expects too much ... FAILED"))
+        .stdout(predicate::str::contains("expected fail, got pass"))
+        .stdout(predicate::str::contains(
+            "requirement \"service ok\": expected fail, got pass",
+        ));
+    let out = eval()
+        .arg("test")
+        .arg(&file)
+        .args(["--format", "junit"])
+        .output()
+        .unwrap();
+    let counts = parse_junit(&out.stdout).unwrap();
+    assert_eq!((counts.total, counts.failed), (1, 1));
+}
+
+#[test]
+fn incomplete_coverage_fails_only_when_required() {
+    let file = suite(
+        "partial.tests.toml",
+        "[[case]]\nname = \"only a pass\"\nto = \"staging\"\nfacts = { svc = { ok = true, errors = 0, quota = \"1%\" } }\nexpect = \"pass\"\n",
+    );
+    eval().arg("test").arg(&file).assert().code(0);
+    eval()
+        .arg("test")
+        .arg(&file)
+        .arg("--require-coverage")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "not seen both passing and failing: \"service ok\"",
+        ));
+}
+
+#[test]
+fn broken_test_files_are_usage_errors() {
+    let unknown_key = suite(
+        "bad.tests.toml",
+        "[[case]]\nname = \"x\"\nto = \"staging\"\nexpectt = \"pass\"\n",
+    );
+    eval()
+        .arg("test")
+        .arg(&unknown_key)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not a valid policy test file"));
+    eval()
+        .args(["test", "/nonexistent/x.tests.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read the policy tests"));
+    let bad_type = suite(
+        "type.tests.toml",
+        "[[case]]\nname = \"x\"\nto = \"staging\"\nfacts = { svc = { ok = \"yes\" } }\nexpect = \"pass\"\n",
+    );
+    eval()
+        .arg("test")
+        .arg(&bad_type)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("`svc.ok` must be a bool"));
+}
