@@ -344,6 +344,27 @@ fn run(cli: Cli) -> Result<u8, Stop> {
     }
 }
 
+/// Every feature's stage in phasev.toml is a rung of the policy.
+fn check_stages(project: &Project, program: &Program) -> Result<(), Stop> {
+    let rungs = || program.rungs.iter().map(|r| r.name.as_str());
+    for (name, feature) in &project.config.features {
+        if !rungs().any(|r| r == feature.stage) {
+            let ladder: Vec<&str> = rungs().collect();
+            return Err(usage(
+                format!(
+                    "{}: feature `{name}` is on stage `{}`, which is not a rung of policy `{}`",
+                    project.file.display(),
+                    feature.stage,
+                    program.name
+                ),
+                phasev_compiler::diag::did_you_mean(&feature.stage, rungs())
+                    .unwrap_or_else(|| format!("the ladder is {}", ladder.join(" → "))),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The rung `feature.stage` says the feature is on.
 fn stage_of(program: &Program, facts: &Facts) -> Option<u32> {
     let slot = program.slot_index("feature.stage")?;
@@ -395,6 +416,9 @@ impl Loaded {
             }
         };
         let program = load_policy(&policy)?;
+        if let Some(project) = &project {
+            check_stages(project, &program)?;
+        }
         let mut files: Vec<PathBuf> = project
             .iter()
             .flat_map(|p| p.config.project.facts.iter().map(|f| p.path(f)))

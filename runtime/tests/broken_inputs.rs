@@ -1,0 +1,119 @@
+//! A project with broken inputs: every problem is a clear message and the right exit code,
+//! never a panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+/// A temporary project using the standard policy, with `files` written into it.
+fn project(name: &str, config_tail: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("phasev-broken-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let standard = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/phase-v.phasev");
+    let config = format!(
+        "[project]\nname = \"t\"\npolicy = {:?}\n\n[tests]\nunit = [\"reports/unit/*.xml\"]\n\n[features.orders]\nstage = \"local_k8s\"\n{config_tail}",
+        standard.display().to_string()
+    );
+    std::fs::write(dir.join("phasev.toml"), config).unwrap();
+    for (path, text) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
+
+fn gate(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("phasev-eval").unwrap();
+    cmd.env("NO_COLOR", "1").current_dir(dir);
+    cmd.args(["gate", "--feature", "orders", "--to", "cloud_staging"]);
+    cmd
+}
+
+/// The SDD documents, so that the gates get past the first requirement.
+const SPECS: [(&str, &str); 3] = [
+    ("specs/orders/spec.md", "# Orders\n**Status**: Approved\n"),
+    ("specs/orders/plan.md", "# Plan\n"),
+    ("specs/orders/tasks.md", "- [x] one\n"),
+];
+
+#[test]
+fn an_empty_repository_fails_on_its_missing_spec_and_is_never_a_pass() {
+    let dir = project("empty", "", &[]);
+    gate(&dir)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("docs.spec.exists is false"))
+        .stdout(predicate::str::contains(
+            "undecided: tests.unit.total is missing",
+        ))
+        .stderr(predicate::str::is_empty());
+    let mut readiness = Command::cargo_bin("phasev-eval").unwrap();
+    readiness.current_dir(&dir).args(["report", "readiness"]);
+    readiness.assert().code(0).stdout(predicate::str::contains(
+        "| orders | local_k8s | ✅ | ❌ | ⏳ |",
+    ));
+}
+
+#[test]
+fn a_malformed_junit_report_is_an_errored_fact_naming_the_file() {
+    let truncated = "<?xml version=\"1.0\"?>\n<testsuite name=\"u\" tests=\"2\">\n  <testcase name=\"a\"/>\n  <testcase name=\"b\"><failure><![CDATA[boom";
+    let mut files = SPECS.to_vec();
+    files.push(("reports/unit/TEST-u.xml", truncated));
+    let dir = project("junit", "", &files);
+    gate(&dir)
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("tests.unit.total is error: "))
+        .stdout(predicate::str::contains("reports/unit/TEST-u.xml"));
+}
+
+#[test]
+fn an_unknown_config_key_points_at_it() {
+    let dir = project("key", "ownr = \"x\"\n", &[]);
+    gate(&dir)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown field `ownr`"))
+        .stderr(predicate::str::contains("did you mean `owner`?"))
+        .stderr(predicate::str::contains("phasev.toml:10:1"));
+}
+
+#[test]
+fn a_stage_that_is_not_a_rung_is_a_config_error() {
+    let dir = project("stage", "", &[]);
+    let config = std::fs::read_to_string(dir.join("phasev.toml"))
+        .unwrap()
+        .replace("local_k8s", "locl_k8s");
+    std::fs::write(dir.join("phasev.toml"), config).unwrap();
+    gate(&dir)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "feature `orders` is on stage `locl_k8s`, which is not a rung of policy `phase_v`",
+        ))
+        .stderr(predicate::str::contains("did you mean `local_k8s`?"));
+}
+
+#[test]
+fn an_unreadable_spec_is_an_errored_fact() {
+    let dir = project("spec", "", &SPECS[1..]);
+    // A directory where spec.md should be: reading it fails.
+    std::fs::create_dir_all(dir.join("specs/orders/spec.md")).unwrap();
+    let out = Command::cargo_bin("phasev-eval")
+        .unwrap()
+        .env("NO_COLOR", "1")
+        .current_dir(&dir)
+        .args(["gate", "--feature", "orders", "--to", "local_k8s"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("docs.spec.exists is error: cannot read"),
+        "{stdout}"
+    );
+}
