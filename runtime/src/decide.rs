@@ -9,7 +9,7 @@
 //! evaluates every gate that leads up to it.
 
 use phasev_compiler::ast::{BinaryOp, QuantKind, ReqKind, Severity, UnaryOp};
-use phasev_compiler::ir::{NodeId, NodeKind, Program};
+use phasev_compiler::ir::{Gate, NodeId, NodeKind, Program};
 use phasev_compiler::types::Type;
 use serde::Serialize;
 
@@ -492,18 +492,80 @@ pub fn verdict(requirements: &[RequirementResult], escalations: &[EscalationResu
             .iter()
             .any(|r| r.kind == "require" && r.outcome == outcome)
     };
-    if required(Outcome::Fail) {
-        Verdict::Fail
-    } else if required(Outcome::Inconclusive) {
-        Verdict::Inconclusive
-    } else if escalations.iter().any(|e| e.fired == Some(true)) {
-        Verdict::Escalate
-    } else if requirements
-        .iter()
-        .any(|r| r.kind == "warn" && r.outcome != Outcome::Pass)
-    {
-        Verdict::Warn
-    } else {
-        Verdict::Pass
+    Tally {
+        failed: required(Outcome::Fail),
+        undecided: required(Outcome::Inconclusive),
+        escalated: escalations.iter().any(|e| e.fired == Some(true)),
+        warned: requirements
+            .iter()
+            .any(|r| r.kind == "warn" && r.outcome != Outcome::Pass),
+    }
+    .verdict()
+}
+
+/// What decides a verdict.
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally {
+    /// A `require` failed.
+    failed: bool,
+    /// A `require` could not be decided.
+    undecided: bool,
+    /// An escalation fired.
+    escalated: bool,
+    /// A `warn` failed or could not be decided.
+    warned: bool,
+}
+
+impl Tally {
+    fn verdict(self) -> Verdict {
+        if self.failed {
+            Verdict::Fail
+        } else if self.undecided {
+            Verdict::Inconclusive
+        } else if self.escalated {
+            Verdict::Escalate
+        } else if self.warned {
+            Verdict::Warn
+        } else {
+            Verdict::Pass
+        }
+    }
+
+    fn requirement(&mut self, kind: ReqKind, result: Result<bool, Unknown>) {
+        match (kind, result) {
+            (_, Ok(true)) => {}
+            (ReqKind::Require, Ok(false)) => self.failed = true,
+            (ReqKind::Require, Err(_)) => self.undecided = true,
+            (ReqKind::Warn, _) => self.warned = true,
+        }
+    }
+}
+
+impl Evaluator<'_> {
+    /// The verdict of the gates in `gates` (and, with `escalations`, the policy's
+    /// escalations) for one feature, without explanations: what a pipeline deciding many
+    /// features at once needs. Agrees with [`Evaluator::decide`].
+    pub fn verdict_of<'g>(
+        &self,
+        gates: impl IntoIterator<Item = &'g Gate>,
+        escalations: bool,
+        facts: &Facts,
+        target: u32,
+    ) -> Verdict {
+        let mut tally = Tally::default();
+        for gate in gates {
+            for req in &gate.requirements {
+                let result = self.truth(req.expr, &mut Scope::quiet(facts, gate.to));
+                tally.requirement(req.kind, result);
+            }
+        }
+        if escalations {
+            tally.escalated = self
+                .program()
+                .escalations
+                .iter()
+                .any(|e| self.truth(e.when, &mut Scope::quiet(facts, target)) == Ok(true));
+        }
+        tally.verdict()
     }
 }

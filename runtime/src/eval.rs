@@ -65,6 +65,8 @@ pub struct Scope<'f> {
     pub target: u32,
     locals: Vec<Value>,
     depth: usize,
+    /// Whether to record `reads` (explanations need them, verdicts do not).
+    track: bool,
     /// Slots read, in the order first read.
     pub reads: Vec<u32>,
 }
@@ -76,7 +78,16 @@ impl<'f> Scope<'f> {
             target,
             locals: Vec::new(),
             depth: 0,
+            track: true,
             reads: Vec::new(),
+        }
+    }
+
+    /// A scope that does not record what it reads: for verdicts without explanations.
+    pub fn quiet(facts: &'f Facts, target: u32) -> Scope<'f> {
+        Scope {
+            track: false,
+            ..Scope::new(facts, target)
         }
     }
 
@@ -95,7 +106,7 @@ impl<'f> Scope<'f> {
     }
 
     fn read(&mut self, slot: u32) {
-        if !self.reads.contains(&slot) {
+        if self.track && !self.reads.contains(&slot) {
             self.reads.push(slot);
         }
     }

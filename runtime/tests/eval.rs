@@ -41,11 +41,21 @@ fn facts(program: &Program, json: &str, feature: &str) -> Result<Facts, FactsErr
     Ok(facts)
 }
 
+/// The full decision; checks on the way that the explanation-free verdict agrees with it.
 fn decide(program: &Program, json: &str, to: u32) -> Decision {
-    match facts(program, json, "f") {
-        Ok(f) => Evaluator::new(program).decide("f", &f, to),
+    let f = match facts(program, json, "f") {
+        Ok(f) => f,
         Err(e) => unreachable!("facts load: {e}"),
-    }
+    };
+    let evaluator = Evaluator::new(program);
+    let decision = evaluator.decide("f", &f, to);
+    let gates = program.gates.iter().filter(|g| g.to <= to);
+    assert_eq!(
+        evaluator.verdict_of(gates, true, &f, to),
+        decision.verdict,
+        "{json}"
+    );
+    decision
 }
 
 fn outcome(expr: &str, json: &str) -> (Outcome, Vec<String>) {

@@ -1,0 +1,275 @@
+//! Evaluation benchmark: the standard policy's cloud_staging → cloud_prod gate, per feature.
+//!
+//! `cargo bench -p phasev-runtime --bench eval` prints, for the same generated features:
+//! 1. the gate evaluated by phasev over facts already loaded, next to the same gate written by
+//!    hand in Rust over `serde_json::Value`, as a ratio;
+//! 2. 10,000 features end to end from one JSON facts file (parse, load, decide), next to the
+//!    hand-written gate including its `serde_json` parse.
+//!
+//! Both sides decide the same verdict for every feature (checked before timing), with the same
+//! three-valued logic: a missing fact makes a requirement undecided, not false.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use phasev_compiler::ir::Program;
+use phasev_compiler::{Options, compile_path};
+use phasev_runtime::decide::Verdict;
+use phasev_runtime::eval::Evaluator;
+use phasev_runtime::facts::{Document, Facts, apply_documents};
+use serde_json::{Value as Json, json};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const FEATURES: usize = 10_000;
+
+fn standard() -> Program {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/phase-v.phasev");
+    compile_path(&path, &Options::default())
+        .program
+        .expect("the standard policy compiles")
+}
+
+/// Deterministic features: most pass, some fail one requirement, some lack a fact.
+fn features(n: usize) -> Json {
+    let mut map = serde_json::Map::new();
+    for i in 0..n {
+        let mut f = json!({
+            "feature": {"depends_on": [{"name": "payments", "stage": "cloud_prod"}],
+                        "budget": {"latency_p95": 250.0, "error_rate": 0.001}},
+            "tests": {"e2e": {"total": 11, "passed": 11, "failed": 0, "skipped": 0}},
+            "kafka": {"groups": [{"name": "c1", "members": 3, "lag": 120, "balanced": true},
+                                 {"name": "c2", "members": 2, "lag": (i % 1500), "balanced": true}]},
+            "metrics": {"latency_p95": 150.0 + (i % 120) as f64, "error_rate": 0.0004},
+            "baseline": {"metrics": {"latency_p95": 200.0}},
+            "rollback": {"tested": i % 17 != 0},
+        });
+        if i % 23 == 0 {
+            f["tests"]["e2e"]["failed"] = json!(1);
+        }
+        if i % 31 == 0 {
+            f["metrics"].as_object_mut().unwrap().remove("error_rate");
+        }
+        map.insert(format!("feature-{i:05}"), f);
+    }
+    json!({ "features": map })
+}
+
+// ── the hand-written gate ──────────────────────────────────────────────────
+
+fn at<'a>(v: &'a Json, path: &[&str]) -> Option<&'a Json> {
+    path.iter().try_fold(v, |v, k| v.get(k))
+}
+
+fn num(v: &Json, path: &[&str]) -> Option<f64> {
+    at(v, path)?.as_f64()
+}
+
+/// Three-valued `and`: false wins over unknown.
+fn and(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match (a, b) {
+        (Some(false), _) | (_, Some(false)) => Some(false),
+        (Some(true), Some(true)) => Some(true),
+        _ => None,
+    }
+}
+
+fn hand_written(f: &Json, rung_of: &dyn Fn(&str) -> Option<u32>, target: u32) -> Verdict {
+    let e2e = and(
+        num(f, &["tests", "e2e", "total"]).map(|t| t > 0.0),
+        num(f, &["tests", "e2e", "failed"]).map(|x| x == 0.0),
+    );
+    let groups = at(f, &["kafka", "groups"]).and_then(Json::as_array);
+    let balanced = groups.and_then(|g| {
+        let all = g
+            .iter()
+            .try_fold(true, |acc, x| Some(acc && x.get("balanced")?.as_bool()?))?;
+        Some(!g.is_empty() && all)
+    });
+    let lag = groups.and_then(|g| {
+        let max = g.iter().try_fold(f64::NEG_INFINITY, |m, x| {
+            Some(m.max(x.get("lag")?.as_f64()?))
+        })?;
+        Some(!g.is_empty() && max <= 1000.0)
+    });
+    let latency = num(f, &["metrics", "latency_p95"]);
+    let within = latency
+        .zip(num(f, &["feature", "budget", "latency_p95"]))
+        .map(|(l, b)| l <= b);
+    let rate = num(f, &["metrics", "error_rate"]);
+    let error = and(
+        rate.map(|r| r < 0.001),
+        rate.zip(num(f, &["feature", "budget", "error_rate"]))
+            .map(|(r, b)| r <= b),
+    );
+    let rollback = at(f, &["rollback", "tested"]).and_then(Json::as_bool);
+    let deps = at(f, &["feature", "depends_on"])
+        .and_then(Json::as_array)
+        .and_then(|d| {
+            d.iter().try_fold(true, |acc, x| {
+                Some(acc && rung_of(x.get("stage")?.as_str()?)? >= target)
+            })
+        });
+    let regressing = latency
+        .zip(num(f, &["baseline", "metrics", "latency_p95"]))
+        .map(|(l, b)| l <= b * 1.1);
+    let required = [e2e, balanced, lag, within, error, rollback, deps];
+    if required.contains(&Some(false)) {
+        Verdict::Fail
+    } else if required.contains(&None) {
+        Verdict::Inconclusive
+    } else if regressing != Some(true) {
+        Verdict::Warn
+    } else {
+        Verdict::Pass
+    }
+}
+
+// ── timing ─────────────────────────────────────────────────────────────────
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
+    median(
+        (0..runs)
+            .map(|_| {
+                let start = Instant::now();
+                black_box(f());
+                start.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn per(d: Duration, n: usize) -> f64 {
+    d.as_secs_f64() * 1e6 / n as f64
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let program = standard();
+    let evaluator = Evaluator::new(&program);
+    let target = program
+        .rungs
+        .iter()
+        .position(|r| r.name == "cloud_prod")
+        .unwrap() as u32;
+    let gate = program.gates.iter().find(|g| g.to == target).unwrap();
+    let rung_of = |name: &str| {
+        program
+            .rungs
+            .iter()
+            .position(|r| r.name == name)
+            .map(|i| i as u32)
+    };
+    let doc = features(FEATURES);
+    let text = doc.to_string();
+    let names: Vec<String> = doc["features"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let per_feature: Vec<&Json> = names.iter().map(|n| &doc["features"][n]).collect();
+
+    // Facts loaded once, as a pipeline holds them.
+    let parsed = Document::parse(Path::new("bench.json"), &text, false).unwrap();
+    let loaded: Vec<Facts> = names
+        .iter()
+        .map(|n| {
+            let mut f = Facts::missing(&program);
+            apply_documents(&program, std::slice::from_ref(&parsed), n, &mut f).unwrap();
+            f
+        })
+        .collect();
+
+    // Both sides must agree before either is timed.
+    let mut tally = std::collections::BTreeMap::new();
+    for (facts, raw) in loaded.iter().zip(&per_feature) {
+        let ours = evaluator.verdict_of([gate], false, facts, target);
+        assert_eq!(ours, hand_written(raw, &rung_of, target));
+        *tally.entry(ours.as_str()).or_insert(0) += 1;
+    }
+
+    println!("==== phasev evaluation benchmark ====\n");
+    println!(
+        "gate cloud_staging -> cloud_prod of policies/phase-v.phasev, {FEATURES} generated features"
+    );
+    println!("verdicts: {tally:?}\n");
+
+    let runs = 15;
+    let ours_loaded = time(runs, || {
+        loaded
+            .iter()
+            .map(|f| evaluator.verdict_of([gate], false, f, target))
+            .filter(|v| *v == Verdict::Pass)
+            .count()
+    });
+    let hand_loaded = time(runs, || {
+        per_feature
+            .iter()
+            .map(|f| hand_written(f, &rung_of, target))
+            .filter(|v| *v == Verdict::Pass)
+            .count()
+    });
+    println!("facts already loaded (median of {runs} runs over {FEATURES} features)");
+    println!(
+        "  phasev evaluator            {:>8.3} µs/feature",
+        per(ours_loaded, FEATURES)
+    );
+    println!(
+        "  hand-written Rust baseline  {:>8.3} µs/feature",
+        per(hand_loaded, FEATURES)
+    );
+    println!(
+        "  ratio                       {:>8.2}×  (target: at most 1 µs/feature, ≤ 3× the baseline)\n",
+        ours_loaded.as_secs_f64() / hand_loaded.as_secs_f64()
+    );
+
+    let runs = 7;
+    let ours_json = time(runs, || {
+        let doc = Document::parse(Path::new("bench.json"), &text, false).unwrap();
+        let docs = [doc];
+        let mut facts = Facts::missing(&program);
+        names
+            .iter()
+            .filter(|n| {
+                facts = Facts::missing(&program);
+                apply_documents(&program, &docs, n, &mut facts).unwrap();
+                evaluator.verdict_of([gate], false, &facts, target) == Verdict::Pass
+            })
+            .count()
+    });
+    let hand_json = time(runs, || {
+        let doc: Json = serde_json::from_str(&text).unwrap();
+        let features = doc["features"].as_object().unwrap();
+        features
+            .values()
+            .filter(|f| hand_written(f, &rung_of, target) == Verdict::Pass)
+            .count()
+    });
+    println!(
+        "from a JSON facts file of {} KiB, end to end (median of {runs} runs)",
+        text.len() / 1024
+    );
+    println!(
+        "  phasev (parse, load, decide) {:>7.3} µs/feature",
+        per(ours_json, FEATURES)
+    );
+    println!(
+        "  hand-written (serde_json)    {:>7.3} µs/feature",
+        per(hand_json, FEATURES)
+    );
+    println!(
+        "  ratio                        {:>7.2}×  (target: ≤ 1.2× the baseline)",
+        ours_json.as_secs_f64() / hand_json.as_secs_f64()
+    );
+}
