@@ -283,61 +283,15 @@ fn run(cli: Cli) -> Result<u8, Stop> {
             Ok(decision.verdict.exit_code(false))
         }
         Command::Report {
-            kind: ReportKind::Checklist,
+            kind,
             inputs,
             output,
         } => {
             let inputs = Loaded::load(&inputs)?;
-            let program = &inputs.program;
-            let evaluator = Evaluator::new(program);
-            let mut text = String::new();
-            for name in inputs.feature_names() {
-                let facts = inputs.facts_for(&name)?;
-                let target =
-                    stage_of(program, &facts).map_or(0, |s| (s + 1).min(top_rung(program)));
-                if !text.is_empty() {
-                    text.push('\n');
-                }
-                text.push_str(&report::checklist(
-                    &name,
-                    &evaluator.checklist(&facts, target),
-                ));
-            }
-            write_output(output.as_deref(), &text)?;
-            Ok(0)
-        }
-        Command::Report {
-            kind: ReportKind::Readiness,
-            inputs,
-            output,
-        } => {
-            let inputs = Loaded::load(&inputs)?;
-            let program = &inputs.program;
-            let evaluator = Evaluator::new(program);
-            let mut rows = Vec::new();
-            for name in inputs.feature_names() {
-                let facts = inputs.facts_for(&name)?;
-                let stage = stage_of(program, &facts);
-                let next = stage
-                    .map(|s| s + 1)
-                    .filter(|n| (*n as usize) < program.rungs.len())
-                    .map(|n| evaluator.decide(&name, &facts, n));
-                rows.push(FeatureStatus {
-                    name,
-                    stage,
-                    next,
-                    blockers: Vec::new(),
-                });
-            }
-            let graph = inputs.dependency_graph(&rows);
-            for cycle in deps::cycles(&graph) {
-                let text = format!("dependency cycle: {}", cycle.join(" → "));
-                for row in rows.iter_mut().filter(|r| cycle.contains(&r.name)) {
-                    row.blockers.push(text.clone());
-                }
-            }
-            let critical = deps::critical_path(&graph, top_rung(program));
-            let text = report::readiness(program, &today(), &rows, &critical);
+            let text = match kind {
+                ReportKind::Readiness => readiness(&inputs)?,
+                ReportKind::Checklist => checklists(&inputs)?,
+            };
             write_output(output.as_deref(), &text)?;
             Ok(0)
         }
@@ -363,6 +317,56 @@ fn check_stages(project: &Project, program: &Program) -> Result<(), Stop> {
         }
     }
     Ok(())
+}
+
+/// The Phase Readiness report: each feature's decision for its next rung, the dependency
+/// cycles and the critical path.
+fn readiness(inputs: &Loaded) -> Result<String, Stop> {
+    let program = &inputs.program;
+    let evaluator = Evaluator::new(program);
+    let mut rows = Vec::new();
+    for name in inputs.feature_names() {
+        let facts = inputs.facts_for(&name)?;
+        let stage = stage_of(program, &facts);
+        let next = stage
+            .map(|s| s + 1)
+            .filter(|n| (*n as usize) < program.rungs.len())
+            .map(|n| evaluator.decide(&name, &facts, n));
+        rows.push(FeatureStatus {
+            name,
+            stage,
+            next,
+            blockers: Vec::new(),
+        });
+    }
+    let graph = inputs.dependency_graph(&rows);
+    for cycle in deps::cycles(&graph) {
+        let text = format!("dependency cycle: {}", cycle.join(" → "));
+        for row in rows.iter_mut().filter(|r| cycle.contains(&r.name)) {
+            row.blockers.push(text.clone());
+        }
+    }
+    let critical = deps::critical_path(&graph, top_rung(program));
+    Ok(report::readiness(program, &today(), &rows, &critical))
+}
+
+/// The completeness checklist of every feature, judged at its next rung.
+fn checklists(inputs: &Loaded) -> Result<String, Stop> {
+    let program = &inputs.program;
+    let evaluator = Evaluator::new(program);
+    let mut text = String::new();
+    for name in inputs.feature_names() {
+        let facts = inputs.facts_for(&name)?;
+        let target = stage_of(program, &facts).map_or(0, |s| (s + 1).min(top_rung(program)));
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&report::checklist(
+            &name,
+            &evaluator.checklist(&facts, target),
+        ));
+    }
+    Ok(text)
 }
 
 /// The rung `feature.stage` says the feature is on.
