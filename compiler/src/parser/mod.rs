@@ -138,9 +138,11 @@ const INLINE_LEVELS: usize = 32;
 const STACK_BASE: usize = 4 << 20;
 const STACK_PER_LEVEL: usize = 16 << 10;
 
+/// Regions cut at declarations are uneven (a policy may be three large gates), so a large file
+/// gets a few regions per core and the scheduler evens the load.
 fn region_count(len: usize) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    cores.min(len / REGION_BYTES).clamp(1, MAX_REGIONS)
+    (cores * 4).min(len / REGION_BYTES).clamp(1, MAX_REGIONS)
 }
 
 fn stack_for(levels: usize) -> std::thread::Builder {
