@@ -29,6 +29,7 @@ use serde::Deserialize;
 use crate::decide::{Decision, Outcome};
 use crate::eval::Evaluator;
 use crate::facts::{Document, Facts, FactsError, apply_documents};
+use crate::report::xml;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -315,11 +316,4 @@ pub fn junit(suite_name: &str, results: &[CaseResult]) -> String {
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
-}
-
-fn xml(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

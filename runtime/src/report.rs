@@ -193,3 +193,202 @@ pub fn escalation_block(e: &EscalationResult) -> String {
     out.push_str(&format!("Recommendation: {recommended} — {}\n", e.reason));
     out
 }
+
+fn outcome_word(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Pass => "pass",
+        Outcome::Fail => "fail",
+        Outcome::Inconclusive => "inconclusive",
+    }
+}
+
+/// Why a requirement came out as it did, in one line.
+fn reason(r: &crate::decide::RequirementResult) -> String {
+    r.why
+        .iter()
+        .chain(&r.undecided_because)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One decision in Markdown: the verdict, a table of requirements, the escalation blocks.
+pub fn decision_markdown(d: &Decision) -> String {
+    let mut out = format!(
+        "## {} → {}: {}\n\n| Gate | Requirement | Severity | Outcome | Why |\n|------|-------------|----------|---------|-----|\n",
+        d.feature,
+        d.target,
+        d.verdict.as_str().to_uppercase()
+    );
+    for r in &d.requirements {
+        let mark = match (r.outcome, r.kind) {
+            (Outcome::Pass, _) => "✅",
+            (Outcome::Fail, "warn") => "⚠️",
+            (Outcome::Fail, _) => "❌",
+            (Outcome::Inconclusive, _) => "⏳",
+        };
+        out.push_str(&format!(
+            "| {} | {} {} | {} | {mark} {} | {} |\n",
+            r.gate,
+            r.kind,
+            r.name.replace('|', "\\|"),
+            r.severity,
+            outcome_word(r.outcome),
+            reason(r).replace('|', "\\|")
+        ));
+    }
+    for e in d.escalations.iter().filter(|e| e.fired == Some(true)) {
+        out.push_str(&format!("\n```\n{}```\n", escalation_block(e)));
+    }
+    out
+}
+
+/// One decision as JUnit XML: a test case per requirement; failed `require`s fail, undecided
+/// ones are errors, failed `warn`s are skipped with the warning as message.
+pub fn decision_junit(d: &Decision) -> String {
+    let failures = d
+        .requirements
+        .iter()
+        .filter(|r| r.kind == "require" && r.outcome == Outcome::Fail)
+        .count();
+    let errors = d
+        .requirements
+        .iter()
+        .filter(|r| r.kind == "require" && r.outcome == Outcome::Inconclusive)
+        .count();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"{} → {}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\">\n",
+        xml(&d.feature),
+        xml(&d.target),
+        d.requirements.len()
+    );
+    for r in &d.requirements {
+        out.push_str(&format!(
+            "    <testcase classname=\"{}\" name=\"{}\"",
+            xml(&r.gate),
+            xml(&r.name)
+        ));
+        let why = xml(&reason(r));
+        let body = match (r.outcome, r.kind) {
+            (Outcome::Pass, _) => None,
+            (Outcome::Fail, "warn") | (Outcome::Inconclusive, "warn") => {
+                Some(format!("<skipped message=\"warning: {why}\"/>"))
+            }
+            (Outcome::Fail, _) => Some(format!("<failure message=\"{why}\"/>")),
+            (Outcome::Inconclusive, _) => Some(format!("<error message=\"inconclusive: {why}\"/>")),
+        };
+        match body {
+            None => out.push_str("/>\n"),
+            Some(b) => out.push_str(&format!(">\n      {b}\n    </testcase>\n")),
+        }
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+/// GitHub Actions workflow commands: an error per failed `require`, a warning per failed or
+/// undecided `warn` and per undecided `require`, a notice per fired escalation.
+pub fn decision_github(d: &Decision) -> String {
+    let mut out = String::new();
+    for r in &d.requirements {
+        let level = match (r.outcome, r.kind) {
+            (Outcome::Pass, _) => continue,
+            (Outcome::Fail, "require") => "error",
+            _ => "warning",
+        };
+        out.push_str(&format!(
+            "::{level} title={}::{} {}: {}\n",
+            github_escape(&format!("{} → {}: {}", d.feature, d.target, r.name)),
+            r.kind,
+            outcome_word(r.outcome),
+            github_escape(&reason(r))
+        ));
+    }
+    for e in d.escalations.iter().filter(|e| e.fired == Some(true)) {
+        out.push_str(&format!(
+            "::notice title={}::{}\n",
+            github_escape(&format!("Escalation required: {}", e.title)),
+            github_escape(&escalation_block(e))
+        ));
+    }
+    out.push_str(&format!(
+        "{} → {}: {}\n",
+        d.feature,
+        d.target,
+        d.verdict.as_str()
+    ));
+    out
+}
+
+/// GitHub's escaping of workflow command values.
+fn github_escape(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+        .replace(':', "%3A")
+        .replace(',', "%2C")
+}
+
+pub(crate) fn xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A secret finding for SARIF: file, line, rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretLocation {
+    pub file: String,
+    pub line: u32,
+    pub rule: String,
+}
+
+/// SARIF 2.1.0: each secret finding at its file and line, and each failed or undecided
+/// requirement (without a location: it is a property of the feature, not of a file).
+pub fn decision_sarif(d: &Decision, secrets: &[SecretLocation]) -> String {
+    let mut rules: Vec<serde_json::Value> = Vec::new();
+    let mut rule_ids: Vec<String> = Vec::new();
+    let mut rule = |id: String, text: String| {
+        if !rule_ids.contains(&id) {
+            rule_ids.push(id.clone());
+            rules.push(serde_json::json!({"id": id, "shortDescription": {"text": text}}));
+        }
+    };
+    let mut results = Vec::new();
+    for s in secrets {
+        let id = format!("secrets/{}", s.rule);
+        rule(id.clone(), format!("hard-coded secret ({})", s.rule));
+        results.push(serde_json::json!({
+            "ruleId": id,
+            "level": "error",
+            "message": {"text": format!("a hard-coded secret ({}); its value is not shown", s.rule)},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": s.file},
+                "region": {"startLine": s.line}
+            }}]
+        }));
+    }
+    for r in d.requirements.iter().filter(|r| r.outcome != Outcome::Pass) {
+        let id = format!("requirement/{}", r.name);
+        rule(id.clone(), r.name.clone());
+        let level = match (r.outcome, r.kind) {
+            (Outcome::Fail, "require") => "error",
+            _ => "warning",
+        };
+        results.push(serde_json::json!({
+            "ruleId": id,
+            "level": level,
+            "message": {"text": format!("{} → {}: {} {} ({}): {}", d.feature, d.target, r.kind, outcome_word(r.outcome), r.gate, reason(r))}
+        }));
+    }
+    let doc = serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "phasev", "informationUri": "https://github.com/phasev/phasev", "rules": rules}},
+            "results": results
+        }]
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}

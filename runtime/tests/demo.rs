@@ -183,3 +183,46 @@ fn records_replay_bit_for_bit_and_refuse_tampering() {
             .stderr(predicates::str::contains(message));
     }
 }
+
+#[test]
+fn every_output_format_reports_the_secret_without_its_value() {
+    let format = |f: &str| {
+        let out = eval()
+            .args(["gate", "--format", f, "--config"])
+            .arg(demo())
+            .args(["--feature", "notifications", "--to", "cloud_staging"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{f}");
+        out.stdout
+    };
+    let junit = phasev_runtime::collect::junit::parse_junit(&format("junit")).unwrap();
+    assert_eq!((junit.total, junit.failed), (14, 1));
+    let sarif: serde_json::Value = serde_json::from_slice(&format("sarif")).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let secret = &results[0]["locations"][0]["physicalLocation"];
+    assert_eq!(
+        secret["artifactLocation"]["uri"],
+        "services/notifications/smtp.yaml"
+    );
+    assert_eq!(secret["region"]["startLine"], 6);
+    let github = String::from_utf8(format("github")).unwrap();
+    assert!(
+        github
+            .starts_with("::error title=notifications → cloud_staging%3A no hard-coded secrets::")
+    );
+    let markdown = String::from_utf8(format("markdown")).unwrap();
+    assert!(markdown.contains(
+        "| local_k8s -> cloud_staging | require no hard-coded secrets | critical | ❌ fail |"
+    ));
+    let smtp =
+        std::fs::read_to_string(demo().with_file_name("services/notifications/smtp.yaml")).unwrap();
+    let value = smtp
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password: "))
+        .unwrap()
+        .trim_matches('"');
+    for f in ["text", "json", "markdown", "junit", "sarif", "github"] {
+        assert!(!String::from_utf8_lossy(&format(f)).contains(value), "{f}");
+    }
+}

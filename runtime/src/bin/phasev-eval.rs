@@ -140,6 +140,14 @@ enum Format {
     Text,
     /// Versioned JSON with a top-level `verdict`.
     Json,
+    /// A Markdown table of requirements and the escalation blocks.
+    Markdown,
+    /// JUnit XML: a test case per requirement.
+    Junit,
+    /// SARIF 2.1.0: secret findings at their file and line, failed requirements.
+    Sarif,
+    /// GitHub Actions annotations.
+    Github,
 }
 
 /// Something that stops the run before a decision: exit 2.
@@ -213,10 +221,8 @@ fn run(cli: Cli) -> Result<u8, Stop> {
                 let text = serde_json::to_string_pretty(&rec).unwrap_or_default();
                 write_output(Some(&path), &(text + "\n"))?;
             }
-            let text = match format {
-                Format::Text => render_text(&decision),
-                Format::Json => render_json(&inputs.program, &decision),
-            };
+            let secrets = secret_locations(&inputs.program, &facts);
+            let text = render(format, &inputs.program, &decision, &secrets);
             write_output(output.as_deref(), &text)?;
             Ok(decision.verdict.exit_code(fail_on_warn))
         }
@@ -277,7 +283,7 @@ fn run(cli: Cli) -> Result<u8, Stop> {
                     rec.facts_digest,
                     render_text(&decision)
                 ),
-                Format::Json => render_json(&program, &decision),
+                other => render(other, &program, &decision, &[]),
             };
             write_output(None, &text)?;
             Ok(decision.verdict.exit_code(false))
@@ -617,6 +623,49 @@ fn render_tests(
         results.len() - failed
     ));
     out
+}
+
+fn render(
+    format: Format,
+    program: &Program,
+    decision: &Decision,
+    secrets: &[report::SecretLocation],
+) -> String {
+    match format {
+        Format::Text => render_text(decision),
+        Format::Json => render_json(program, decision),
+        Format::Markdown => report::decision_markdown(decision),
+        Format::Junit => report::decision_junit(decision),
+        Format::Sarif => report::decision_sarif(decision, secrets),
+        Format::Github => report::decision_github(decision),
+    }
+}
+
+/// The secret scanner's findings among the facts, for SARIF.
+fn secret_locations(program: &Program, facts: &Facts) -> Vec<report::SecretLocation> {
+    let Some(slot) = program.slot_index("secrets.findings") else {
+        return Vec::new();
+    };
+    let Ok(Value::List(items)) = &facts.get(slot).value else {
+        return Vec::new();
+    };
+    // The record's fields in schema order: file, line, rule.
+    items
+        .iter()
+        .filter_map(|item| match item {
+            Value::Record(f) => match (f.first(), f.get(1), f.get(2)) {
+                (Some(Value::Str(file)), Some(Value::Int(line)), Some(Value::Str(rule))) => {
+                    Some(report::SecretLocation {
+                        file: file.to_string(),
+                        line: u32::try_from(*line).unwrap_or(0),
+                        rule: rule.to_string(),
+                    })
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }
 
 fn render_text(decision: &Decision) -> String {
