@@ -44,6 +44,10 @@ pub struct Config {
     pub secrets: Secrets,
     #[serde(default)]
     pub cloud: Cloud,
+    /// Freshness limits: a fact path or namespace (`tests`, `metrics.latency_p95`) and how old
+    /// what it was read from may be (`"24h"`); older facts are stale.
+    #[serde(default)]
+    pub freshness: BTreeMap<String, String>,
     #[serde(default)]
     pub features: BTreeMap<String, Feature>,
 }

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use phasev_compiler::ir::Program;
 use serde_json::{Value as Json, json};
@@ -24,14 +24,23 @@ pub struct Found {
     pub path: String,
     pub value: Result<Json, Absent>,
     pub source: Source,
+    /// When the input was written (a file's modification time), for freshness limits.
+    pub at: Option<SystemTime>,
 }
 
 impl Found {
+    /// The same finding, dated by the file it came from.
+    fn dated(mut self, file: &Path) -> Found {
+        self.at = std::fs::metadata(file).and_then(|m| m.modified()).ok();
+        self
+    }
+
     fn value(path: &str, value: Json, source: &str) -> Found {
         Found {
             path: path.to_owned(),
             value: Ok(value),
             source: Source::new(source),
+            at: None,
         }
     }
 
@@ -40,6 +49,7 @@ impl Found {
             path: path.to_owned(),
             value: Err(why),
             source: Source::new(source),
+            at: None,
         }
     }
 }
@@ -177,8 +187,15 @@ pub async fn gather(project: Arc<Project>, feature: &str, timeout: Duration) -> 
 }
 
 /// Sets every slot of `facts` that `found` fills; a value of the wrong type becomes an
-/// errored fact naming the collector.
-pub fn apply_found(program: &Program, found: &[Found], facts: &mut Facts) {
+/// errored fact naming the collector, and one older than its freshness limit (`limits`: fact
+/// path or namespace → milliseconds, the longest match applies) a stale one.
+pub fn apply_found(
+    program: &Program,
+    found: &[Found],
+    limits: &[(String, f64)],
+    now: SystemTime,
+    facts: &mut Facts,
+) {
     for f in found {
         let Some(slot) = program.slot_index(&f.path) else {
             continue;
@@ -190,6 +207,10 @@ pub fn apply_found(program: &Program, found: &[Found], facts: &mut Facts) {
             Ok(json) => value_of(program, json, &info.ty)
                 .map_err(|e| Absent::Error(format!("{}: {e}", f.source.0))),
             Err(why) => Err(why.clone()),
+        };
+        let value = match (value, stale(&f.path, f.at, limits, now)) {
+            (Ok(_), Some(why)) => Err(why),
+            (value, _) => value,
         };
         facts.set(
             slot,
@@ -315,14 +336,22 @@ fn from_junit(project: &Project, feature: &str) -> Vec<Found> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 );
-                out.push(Found::value(&paths("total"), json!(sum.total), &source));
-                out.push(Found::value(&paths("passed"), json!(sum.passed), &source));
-                out.push(Found::value(
-                    &paths("failed"),
-                    json!(sum.failed + sum.errored),
-                    &source,
-                ));
-                out.push(Found::value(&paths("skipped"), json!(sum.skipped), &source));
+                // The oldest report dates them all.
+                let oldest = files
+                    .iter()
+                    .filter_map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+                    .min();
+                let counts = [
+                    ("total", sum.total),
+                    ("passed", sum.passed),
+                    ("failed", sum.failed + sum.errored),
+                    ("skipped", sum.skipped),
+                ];
+                for (count, n) in counts {
+                    let mut found = Found::value(&paths(count), json!(n), &source);
+                    found.at = oldest;
+                    out.push(found);
+                }
             }
         }
     }
@@ -399,12 +428,20 @@ fn from_helm(project: &Project, feature: &str) -> Vec<Found> {
                 || format!("{source}: built-in checks"),
                 |(_, f)| format!("{source}: built-in checks and {}", f.display()),
             );
-            out.push(Found::value(
+            let date = |found: Found| match &lint {
+                Some((_, file)) => found.dated(file),
+                None => found,
+            };
+            out.push(date(Found::value(
                 "helm.lint.errors",
                 json!(errors + report.errors.len()),
                 &from,
-            ));
-            out.push(Found::value("helm.lint.warnings", json!(warnings), &from));
+            )));
+            out.push(date(Found::value(
+                "helm.lint.warnings",
+                json!(warnings),
+                &from,
+            )));
         }
         Err(e) => out.extend(all_absent(&HELM_PATHS[2..], &Absent::Error(e), &source)),
     }
@@ -467,11 +504,14 @@ fn from_cloud(project: &Project, feature: &str) -> Vec<Found> {
     };
     match cloud::parse_quota(&text) {
         Ok(quotas) => match cloud::tightest(&quotas) {
-            Some(q) => vec![Found::value(
-                "cloud.quota",
-                json!({"name": q.name, "used": q.used, "limit": q.limit}),
-                &source,
-            )],
+            Some(q) => vec![
+                Found::value(
+                    "cloud.quota",
+                    json!({"name": q.name, "used": q.used, "limit": q.limit}),
+                    &source,
+                )
+                .dated(&file),
+            ],
             None => vec![Found::absent("cloud.quota", Absent::Missing, &source)],
         },
         Err(e) => vec![Found::absent(
@@ -480,4 +520,39 @@ fn from_cloud(project: &Project, feature: &str) -> Vec<Found> {
             &source,
         )],
     }
+}
+
+/// Whether a fact written at `at` is past the freshness limit for `path`.
+fn stale(
+    path: &str,
+    at: Option<SystemTime>,
+    limits: &[(String, f64)],
+    now: SystemTime,
+) -> Option<Absent> {
+    let limit = limits
+        .iter()
+        .filter(|(prefix, _)| path == prefix || path.starts_with(&format!("{prefix}.")))
+        .max_by_key(|(prefix, _)| prefix.len())?
+        .1;
+    let age = now.duration_since(at?).ok()?.as_secs_f64() * 1000.0;
+    (age > limit).then(|| Absent::Stale {
+        age: rough(age),
+        limit: crate::value::duration(limit),
+    })
+}
+
+/// An age in its largest whole unit, to one decimal: `3.2d`, `5h`, `40s`.
+fn rough(ms: f64) -> String {
+    let units = [
+        ("d", 86_400_000.0),
+        ("h", 3_600_000.0),
+        ("m", 60_000.0),
+        ("s", 1_000.0),
+    ];
+    let (unit, size) = units
+        .into_iter()
+        .find(|(_, size)| ms >= *size)
+        .unwrap_or(("ms", 1.0));
+    let value = format!("{:.1}", ms / size);
+    format!("{}{unit}", value.trim_end_matches(".0"))
 }

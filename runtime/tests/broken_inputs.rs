@@ -117,3 +117,29 @@ fn an_unreadable_spec_is_an_errored_fact() {
         "{stdout}"
     );
 }
+
+#[test]
+fn reports_older_than_their_freshness_limit_are_stale() {
+    let mut files = SPECS.to_vec();
+    let report = "<testsuite name=\"u\"><testcase name=\"a\"/></testsuite>";
+    files.push(("reports/unit/TEST-u.xml", report));
+    let dir = project("stale", "\n[freshness]\ntests = \"1h\"\n", &files);
+    let three_days = std::time::Duration::from_secs(3 * 86_400);
+    let old = std::time::SystemTime::now() - three_days;
+    let file = std::fs::File::options()
+        .write(true)
+        .open(dir.join("reports/unit/TEST-u.xml"))
+        .unwrap();
+    file.set_modified(old).unwrap();
+    gate(&dir).assert().code(3).stdout(predicate::str::contains(
+        "undecided: tests.unit.total is stale (3d old, limit 1h)",
+    ));
+    let fresh = project("fresh", "\n[freshness]\ntests = \"1h\"\n", &files);
+    gate(&fresh)
+        .assert()
+        .stdout(predicate::str::contains("tests.unit.total is stale").not());
+    let bad = project("badlimit", "\n[freshness]\ntests = \"soon\"\n", &files);
+    gate(&bad).assert().code(2).stderr(predicate::str::contains(
+        "[freshness] `tests` = `soon` is not a duration",
+    ));
+}

@@ -304,6 +304,28 @@ fn run(cli: Cli) -> Result<u8, Stop> {
     }
 }
 
+/// The `[freshness]` limits, in milliseconds.
+fn freshness(project: &Project) -> Result<Vec<(String, f64)>, Stop> {
+    project
+        .config
+        .freshness
+        .iter()
+        .map(|(path, limit)| {
+            parse_duration(limit)
+                .map(|ms| (path.clone(), ms))
+                .ok_or_else(|| {
+                    usage(
+                        format!(
+                            "{}: [freshness] `{path}` = `{limit}` is not a duration",
+                            project.file.display()
+                        ),
+                        "write it with a unit, such as \"24h\"".to_owned(),
+                    )
+                })
+        })
+        .collect()
+}
+
 /// Every feature's stage in phasev.toml is a rung of the policy.
 fn check_stages(project: &Project, program: &Program) -> Result<(), Stop> {
     let rungs = || program.rungs.iter().map(|r| r.name.as_str());
@@ -400,6 +422,8 @@ fn today() -> String {
 struct Loaded {
     program: Program,
     project: Option<Arc<Project>>,
+    /// `[freshness]` of phasev.toml, in milliseconds.
+    freshness: Vec<(String, f64)>,
     docs: Vec<Document>,
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -450,9 +474,14 @@ impl Loaded {
             ),
             None => None,
         };
+        let freshness = match &project {
+            Some(p) => freshness(p)?,
+            None => Vec::new(),
+        };
         Ok(Loaded {
             program,
             project,
+            freshness,
             docs,
             runtime,
         })
@@ -514,7 +543,8 @@ impl Loaded {
                         )
                     })?;
                 let found = runtime.block_on(gather(Arc::clone(project), feature, timeout));
-                apply_found(program, &found, &mut facts);
+                let now = std::time::SystemTime::now();
+                apply_found(program, &found, &self.freshness, now, &mut facts);
             }
             _ => {
                 if let Some(slot) = program.slot_index("feature.name") {
