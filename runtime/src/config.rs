@@ -44,6 +44,8 @@ pub struct Config {
     pub secrets: Secrets,
     #[serde(default)]
     pub cloud: Cloud,
+    #[serde(default)]
+    pub change: Change,
     /// Freshness limits: a fact path or namespace (`tests`, `metrics.latency_p95`) and how old
     /// what it was read from may be (`"24h"`); older facts are stale.
     #[serde(default)]
@@ -145,6 +147,22 @@ pub struct Secrets {
     /// Files and directories to scan per feature (`{feature}` is its name).
     #[serde(default)]
     pub paths: Vec<String>,
+}
+
+/// The change under review: files changed against a base ref, classified by globs.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Change {
+    /// The ref the change is compared with (`origin/main`); without it there are no
+    /// `change.*` facts.
+    pub base: Option<String>,
+    /// Which changed files belong to a feature (`services/{feature}/**`); all of them when empty.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub security_sensitive: Vec<String>,
+    #[serde(default)]
+    pub contract_altering: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]

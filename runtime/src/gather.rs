@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use phasev_compiler::ir::Program;
 use serde_json::{Value as Json, json};
 
-use crate::collect::{cloud, docs, helm, junit, secrets};
+use crate::collect::{change, cloud, docs, helm, junit, secrets};
 use crate::config::Project;
 use crate::facts::{Absent, Fact, Facts, Source, value_of};
 
@@ -69,16 +69,19 @@ pub enum Collector {
     Secrets,
     /// `cloud.quota` from a usage listing.
     Cloud,
+    /// `change.*` from `git diff` against a base ref.
+    Change,
 }
 
 impl Collector {
-    pub const ALL: [Collector; 6] = [
+    pub const ALL: [Collector; 7] = [
         Collector::Feature,
         Collector::Tests,
         Collector::Docs,
         Collector::Helm,
         Collector::Secrets,
         Collector::Cloud,
+        Collector::Change,
     ];
 
     pub fn name(self) -> &'static str {
@@ -89,6 +92,7 @@ impl Collector {
             Collector::Helm => "helm",
             Collector::Secrets => "secrets",
             Collector::Cloud => "cloud",
+            Collector::Change => "change",
         }
     }
 
@@ -119,6 +123,7 @@ impl Collector {
             Collector::Helm => HELM_PATHS.iter().map(|p| (*p).to_owned()).collect(),
             Collector::Secrets => vec!["secrets.findings".to_owned()],
             Collector::Cloud => vec!["cloud.quota".to_owned()],
+            Collector::Change => CHANGE_PATHS.iter().map(|p| (*p).to_owned()).collect(),
         }
     }
 
@@ -130,6 +135,7 @@ impl Collector {
             Collector::Helm => from_helm(project, feature),
             Collector::Secrets => from_secrets(project, feature),
             Collector::Cloud => from_cloud(project, feature),
+            Collector::Change => from_change(project, feature),
         }
     }
 }
@@ -142,6 +148,12 @@ const DOCS_PATHS: [&str; 7] = [
     "docs.tasks.exists",
     "docs.tasks.total",
     "docs.tasks.done",
+];
+
+const CHANGE_PATHS: [&str; 3] = [
+    "change.paths",
+    "change.security_sensitive",
+    "change.contract_altering",
 ];
 
 const HELM_PATHS: [&str; 4] = [
@@ -555,4 +567,56 @@ fn rough(ms: f64) -> String {
         .unwrap_or(("ms", 1.0));
     let value = format!("{:.1}", ms / size);
     format!("{}{unit}", value.trim_end_matches(".0"))
+}
+
+fn from_change(project: &Project, feature: &str) -> Vec<Found> {
+    let config = &project.config.change;
+    let Some(base) = &config.base else {
+        return all_absent(
+            &CHANGE_PATHS,
+            &Absent::Missing,
+            "phasev.toml (no [change] base)",
+        );
+    };
+    let source = format!("git diff {base}...HEAD");
+    let scoped: Vec<String> = config
+        .paths
+        .iter()
+        .map(|p| p.replace("{feature}", feature))
+        .collect();
+    let globs = (
+        change::Globs::new(&scoped),
+        change::Globs::new(&config.security_sensitive),
+        change::Globs::new(&config.contract_altering),
+    );
+    let (Ok(scope), Ok(security), Ok(contract)) = globs else {
+        let why = [globs.0.err(), globs.1.err(), globs.2.err()]
+            .into_iter()
+            .flatten()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("; ");
+        return all_absent(&CHANGE_PATHS, &Absent::Error(why), &source);
+    };
+    let changed = match change::changed_paths(&project.root, base) {
+        Ok(paths) => paths,
+        Err(e) => return all_absent(&CHANGE_PATHS, &Absent::Error(e.to_string()), &source),
+    };
+    let mine: Vec<&String> = changed
+        .iter()
+        .filter(|p| scope.is_empty() || scope.matches(p))
+        .collect();
+    vec![
+        Found::value("change.paths", json!(mine), &source),
+        Found::value(
+            "change.security_sensitive",
+            json!(mine.iter().any(|p| security.matches(p))),
+            &source,
+        ),
+        Found::value(
+            "change.contract_altering",
+            json!(mine.iter().any(|p| contract.matches(p))),
+            &source,
+        ),
+    ]
 }
