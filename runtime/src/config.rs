@@ -46,6 +46,8 @@ pub struct Config {
     pub cloud: Cloud,
     #[serde(default)]
     pub change: Change,
+    #[serde(default)]
+    pub baseline: Baseline,
     /// Freshness limits: a fact path or namespace (`tests`, `metrics.latency_p95`) and how old
     /// what it was read from may be (`"24h"`); older facts are stale.
     #[serde(default)]
@@ -163,6 +165,15 @@ pub struct Change {
     pub security_sensitive: Vec<String>,
     #[serde(default)]
     pub contract_altering: Vec<String>,
+}
+
+/// Where the decision records of each feature are kept (`phasev-eval gate --record`); the
+/// newest passing one supplies the `baseline.*` facts.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    /// A directory of records per feature (`records/{feature}`).
+    pub records: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]

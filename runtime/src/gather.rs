@@ -71,10 +71,12 @@ pub enum Collector {
     Cloud,
     /// `change.*` from `git diff` against a base ref.
     Change,
+    /// `baseline.*` from the newest passing decision record.
+    Baseline,
 }
 
 impl Collector {
-    pub const ALL: [Collector; 7] = [
+    pub const ALL: [Collector; 8] = [
         Collector::Feature,
         Collector::Tests,
         Collector::Docs,
@@ -82,6 +84,7 @@ impl Collector {
         Collector::Secrets,
         Collector::Cloud,
         Collector::Change,
+        Collector::Baseline,
     ];
 
     pub fn name(self) -> &'static str {
@@ -93,6 +96,7 @@ impl Collector {
             Collector::Secrets => "secrets",
             Collector::Cloud => "cloud",
             Collector::Change => "change",
+            Collector::Baseline => "baseline",
         }
     }
 
@@ -124,6 +128,8 @@ impl Collector {
             Collector::Secrets => vec!["secrets.findings".to_owned()],
             Collector::Cloud => vec!["cloud.quota".to_owned()],
             Collector::Change => CHANGE_PATHS.iter().map(|p| (*p).to_owned()).collect(),
+            // Which baseline facts exist depends on the records; a timeout leaves them missing.
+            Collector::Baseline => Vec::new(),
         }
     }
 
@@ -136,6 +142,7 @@ impl Collector {
             Collector::Secrets => from_secrets(project, feature),
             Collector::Cloud => from_cloud(project, feature),
             Collector::Change => from_change(project, feature),
+            Collector::Baseline => from_baseline(project, feature),
         }
     }
 }
@@ -619,4 +626,42 @@ fn from_change(project: &Project, feature: &str) -> Vec<Found> {
             &source,
         ),
     ]
+}
+
+/// The `baseline.*` facts: every fact of the newest decision record of `feature` whose verdict
+/// was pass or warn (by modification time), under `baseline.` (`feature.*` has no baseline).
+fn from_baseline(project: &Project, feature: &str) -> Vec<Found> {
+    let Some(pattern) = &project.config.baseline.records else {
+        return Vec::new();
+    };
+    let dir = project.path(Path::new(&pattern.replace("{feature}", feature)));
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut records: Vec<(SystemTime, PathBuf)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .collect();
+    records.sort();
+    let passing = records.iter().rev().find_map(|(_, file)| {
+        let text = std::fs::read_to_string(file).ok()?;
+        let record: crate::record::Record = serde_json::from_str(&text).ok()?;
+        let verdict = record.decision.get("verdict")?.as_str()?;
+        (record.feature == feature && matches!(verdict, "pass" | "warn")).then_some((record, file))
+    });
+    let Some((record, file)) = passing else {
+        return Vec::new();
+    };
+    let source = format!("decision record {}", file.display());
+    record
+        .facts
+        .iter()
+        .filter(|f| !f.path.starts_with("feature.") && !f.path.starts_with("baseline."))
+        .filter_map(|f| {
+            let value = f.value.clone()?;
+            Some(Found::value(&format!("baseline.{}", f.path), value, &source).dated(file))
+        })
+        .collect()
 }

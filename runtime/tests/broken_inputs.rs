@@ -143,3 +143,59 @@ fn reports_older_than_their_freshness_limit_are_stale() {
         "[freshness] `tests` = `soon` is not a duration",
     ));
 }
+
+#[test]
+fn the_baseline_comes_from_the_newest_passing_record() {
+    let dir = std::env::temp_dir().join(format!("phasev-baseline-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("records/orders")).unwrap();
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/policies/baseline.phasev");
+    let config = format!(
+        "[project]\nname = \"t\"\npolicy = {:?}\n\n[baseline]\nrecords = \"records/{{feature}}\"\n\n[features.orders]\nstage = \"dev\"\n",
+        policy.display().to_string()
+    );
+    std::fs::write(dir.join("phasev.toml"), config).unwrap();
+    let run = |latency: &str, record: Option<&str>| {
+        std::fs::write(
+            dir.join("facts.json"),
+            format!("{{\"metrics\": {{\"latency_p95\": \"{latency}\"}}}}"),
+        )
+        .unwrap();
+        let mut cmd = Command::cargo_bin("phasev-eval").unwrap();
+        cmd.current_dir(&dir).args([
+            "gate",
+            "--feature",
+            "orders",
+            "--to",
+            "prod",
+            "--facts",
+            "facts.json",
+        ]);
+        if let Some(r) = record {
+            cmd.args(["--record", r]);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    // No record yet: the baseline is missing, so the warning is undecided.
+    let (code, text) = run("200ms", Some("records/orders/1.json"));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("undecided: baseline.metrics.latency_p95 is missing"),
+        "{text}"
+    );
+    // The record (a warn) is the baseline now.
+    let (code, text) = run("300ms", None);
+    assert_eq!(code, Some(0));
+    assert!(
+        text.contains(
+            "metrics.latency_p95 is 300ms, needs <= baseline.metrics.latency_p95 * 110% (220ms)"
+        ),
+        "{text}"
+    );
+    let (_, text) = run("210ms", None);
+    assert!(text.starts_with("orders → prod: PASS"), "{text}");
+}
