@@ -226,3 +226,29 @@ fn every_output_format_reports_the_secret_without_its_value() {
         assert!(!String::from_utf8_lossy(&format(f)).contains(value), "{f}");
     }
 }
+
+#[test]
+fn gate_all_decides_every_feature_at_its_next_rung_and_exits_with_the_worst() {
+    let out = eval()
+        .args(["gate", "--all", "--format", "json", "--config"])
+        .arg(demo())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["verdict"], "fail");
+    let verdicts: Vec<(String, String)> = doc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["feature"].as_str().unwrap().to_owned(),
+                f["verdict"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(verdicts.len(), 9);
+    assert!(verdicts.contains(&("search".to_owned(), "inconclusive".to_owned())));
+    assert!(verdicts.contains(&("analytics".to_owned(), "escalate".to_owned())));
+}

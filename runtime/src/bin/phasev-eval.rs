@@ -53,11 +53,14 @@ enum Command {
         #[command(flatten)]
         inputs: Inputs,
         /// The feature: a `[features]` entry of phasev.toml, or a name in the facts.
-        #[arg(long)]
-        feature: String,
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        feature: Option<String>,
         /// The rung to promote to.
-        #[arg(long)]
-        to: String,
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        to: Option<String>,
+        /// Every feature to its next rung (text or JSON); exits with the worst verdict.
+        #[arg(long, conflicts_with = "record")]
+        all: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Write the report here instead of standard output.
@@ -198,13 +201,68 @@ fn run(cli: Cli) -> Result<u8, Stop> {
     match cli.command {
         Command::Gate {
             inputs,
+            feature: None,
+            all: true,
+            format,
+            output,
+            fail_on_warn,
+            ..
+        } => {
+            let inputs = Loaded::load(&inputs)?;
+            let program = &inputs.program;
+            let evaluator = Evaluator::new(program);
+            let mut decisions = Vec::new();
+            for name in inputs.feature_names() {
+                let facts = inputs.facts_for(&name)?;
+                let Some(next) = stage_of(program, &facts).map(|s| s + 1) else {
+                    return Err(usage(
+                        format!("the stage of feature `{name}` is not known"),
+                        "give it a `stage` in phasev.toml or `feature.stage` in the facts"
+                            .to_owned(),
+                    ));
+                };
+                if next <= top_rung(program) {
+                    decisions.push(evaluator.decide(&name, &facts, next));
+                }
+            }
+            let text = match format {
+                Format::Text => decisions
+                    .iter()
+                    .map(render_text)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                Format::Json => render_json(program, &decisions),
+                _ => {
+                    return Err(usage(
+                        "--all writes text or json".to_owned(),
+                        "decide one feature at a time for the other formats".to_owned(),
+                    ));
+                }
+            };
+            write_output(output.as_deref(), &text)?;
+            let worst = decisions
+                .iter()
+                .map(|d| d.verdict)
+                .max()
+                .unwrap_or(Verdict::Pass);
+            Ok(worst.exit_code(fail_on_warn))
+        }
+        Command::Gate {
+            inputs,
             feature,
             to,
             format,
             output,
             fail_on_warn,
             record,
+            ..
         } => {
+            let (Some(feature), Some(to)) = (feature, to) else {
+                return Err(usage(
+                    "name a feature and a rung (--feature F --to RUNG), or pass --all".to_owned(),
+                    "see phasev-eval gate --help".to_owned(),
+                ));
+            };
             let inputs = Loaded::load(&inputs)?;
             let target = rung_index(&inputs.program, &to)?;
             let named = inputs.feature_names();
@@ -663,7 +721,7 @@ fn render(
 ) -> String {
     match format {
         Format::Text => render_text(decision),
-        Format::Json => render_json(program, decision),
+        Format::Json => render_json(program, std::slice::from_ref(decision)),
         Format::Markdown => report::decision_markdown(decision),
         Format::Junit => report::decision_junit(decision),
         Format::Sarif => report::decision_sarif(decision, secrets),
@@ -750,13 +808,14 @@ fn render_text(decision: &Decision) -> String {
     out
 }
 
-/// The JSON report: its shape is versioned by `schema_version`.
+/// The JSON report: its shape is versioned by `schema_version`; `verdict` is the worst of the
+/// features'.
 #[derive(serde::Serialize)]
 struct JsonReport<'a> {
     schema_version: u32,
     verdict: Verdict,
     policy: JsonPolicy<'a>,
-    features: [&'a Decision; 1],
+    features: &'a [Decision],
 }
 
 #[derive(serde::Serialize)]
@@ -766,15 +825,19 @@ struct JsonPolicy<'a> {
     digest: String,
 }
 
-fn render_json(program: &Program, decision: &Decision) -> String {
+fn render_json(program: &Program, decisions: &[Decision]) -> String {
     let doc = JsonReport {
         schema_version: SCHEMA_VERSION,
-        verdict: decision.verdict,
+        verdict: decisions
+            .iter()
+            .map(|d| d.verdict)
+            .max()
+            .unwrap_or(Verdict::Pass),
         policy: JsonPolicy {
             name: &program.name,
             digest: program.digest(),
         },
-        features: [decision],
+        features: decisions,
     };
     let mut text = serde_json::to_string_pretty(&doc)
         .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()));
