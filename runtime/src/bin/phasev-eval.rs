@@ -600,7 +600,15 @@ impl Loaded {
                             "write it with a unit, such as \"30s\"".to_owned(),
                         )
                     })?;
+                // On a terminal, say what is being collected (the line is cleared after).
+                let progress = std::io::stderr().is_terminal();
+                if progress {
+                    eprint!("\r\x1b[Kcollecting the facts of {feature}…");
+                }
                 let found = runtime.block_on(gather(Arc::clone(project), feature, timeout));
+                if progress {
+                    eprint!("\r\x1b[K");
+                }
                 let now = std::time::SystemTime::now();
                 apply_found(program, &found, &self.freshness, now, &mut facts);
             }
