@@ -455,6 +455,10 @@ fn reads(program: &Program, facts: &Facts, slots: &[u32]) -> Vec<Read> {
             Some(Read {
                 path: info.path.clone(),
                 value: match &fact.value {
+                    // Records by field name, as a facts file writes them.
+                    Ok(v @ (Value::List(_) | Value::Record(_))) => {
+                        crate::record::to_json(program, v, &info.ty).to_string()
+                    }
                     Ok(v) => v.display(program).to_string(),
                     Err(absent) => absent.to_string(),
                 },

@@ -252,3 +252,31 @@ fn gate_all_decides_every_feature_at_its_next_rung_and_exits_with_the_worst() {
     assert!(verdicts.contains(&("search".to_owned(), "inconclusive".to_owned())));
     assert!(verdicts.contains(&("analytics".to_owned(), "escalate".to_owned())));
 }
+
+#[test]
+fn explain_shows_every_fact_read_with_its_source() {
+    let out = eval()
+        .args([
+            "explain",
+            "--feature",
+            "search",
+            "--to",
+            "cloud_staging",
+            "--config",
+        ])
+        .arg(demo())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "read tests.unit.total = missing   [JUnit unit: reports/{feature}/unit/*.xml]"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("read helm.chart.exists = true   [chart charts/search]"),
+        "{text}"
+    );
+}

@@ -74,6 +74,16 @@ enum Command {
         #[arg(long)]
         record: Option<PathBuf>,
     },
+    /// Why a feature may or may not climb: every requirement with each fact it read, its
+    /// value and where it came from.
+    Explain {
+        #[command(flatten)]
+        inputs: Inputs,
+        #[arg(long)]
+        feature: String,
+        #[arg(long)]
+        to: String,
+    },
     /// Re-decide a decision record offline and check the verdict is the same, bit for bit.
     Replay {
         /// A record written by `gate --record`.
@@ -283,6 +293,18 @@ fn run(cli: Cli) -> Result<u8, Stop> {
             let text = render(format, &inputs.program, &decision, &secrets);
             write_output(output.as_deref(), &text)?;
             Ok(decision.verdict.exit_code(fail_on_warn))
+        }
+        Command::Explain {
+            inputs,
+            feature,
+            to,
+        } => {
+            let inputs = Loaded::load(&inputs)?;
+            let target = rung_index(&inputs.program, &to)?;
+            let facts = inputs.facts_for(&feature)?;
+            let decision = Evaluator::new(&inputs.program).decide(&feature, &facts, target);
+            write_output(None, &render_explanation(&decision))?;
+            Ok(decision.verdict.exit_code(false))
         }
         Command::Test {
             file,
@@ -762,6 +784,40 @@ fn secret_locations(program: &Program, facts: &Facts) -> Vec<report::SecretLocat
             _ => None,
         })
         .collect()
+}
+
+fn render_explanation(decision: &Decision) -> String {
+    let mut out = format!(
+        "{} → {}: {}\n",
+        decision.feature,
+        decision.target,
+        decision.verdict.as_str().to_uppercase()
+    );
+    for req in &decision.requirements {
+        out.push_str(&format!(
+            "\n{} {:?} ({}, {}): {}\n",
+            req.kind,
+            req.name,
+            req.gate,
+            req.severity,
+            match req.outcome {
+                Outcome::Pass => "pass",
+                Outcome::Fail => "fail",
+                Outcome::Inconclusive => "inconclusive",
+            }
+        ));
+        for read in &req.reads {
+            let source = read.source.as_deref().unwrap_or("nothing supplied it");
+            out.push_str(&format!(
+                "  read {} = {}   [{source}]\n",
+                read.path, read.value
+            ));
+        }
+        for why in req.why.iter().chain(&req.undecided_because) {
+            out.push_str(&format!("  because {why}\n"));
+        }
+    }
+    out
 }
 
 fn render_text(decision: &Decision) -> String {
