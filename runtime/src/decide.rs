@@ -82,6 +82,8 @@ pub struct RequirementResult {
     pub undecided_because: Vec<String>,
     /// For a failure: the comparisons that failed and what would have passed.
     pub why: Vec<String>,
+    /// For a failure: what to change so that it passes.
+    pub remedy: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -168,18 +170,16 @@ impl Evaluator<'_> {
                     Ok(false) => Outcome::Fail,
                     Err(_) => Outcome::Inconclusive,
                 };
-                let why = if outcome == Outcome::Fail {
-                    let mut why = Vec::new();
-                    let mut explainer = Explainer {
-                        eval: self,
-                        names: Vec::new(),
-                    };
+                let mut why = Vec::new();
+                let mut explainer = Explainer {
+                    eval: self,
+                    names: Vec::new(),
+                    remedy: Vec::new(),
+                };
+                if outcome == Outcome::Fail {
                     let mut scope = Scope::new(facts, gate.to);
                     explainer.explain(req.expr, true, &mut scope, &mut why);
-                    why
-                } else {
-                    Vec::new()
-                };
+                }
                 requirements.push(RequirementResult {
                     gate: gate_name.clone(),
                     name: req.name.clone(),
@@ -192,6 +192,7 @@ impl Evaluator<'_> {
                         .map(|u| causes(program, facts, &u))
                         .unwrap_or_default(),
                     why,
+                    remedy: explainer.remedy,
                 });
             }
         }
@@ -243,6 +244,8 @@ struct Explainer<'a, 'p> {
     eval: &'a Evaluator<'p>,
     /// How each local reads, by index.
     names: Vec<String>,
+    /// What to change, one line per comparison or bool explained.
+    remedy: Vec<String>,
 }
 
 impl Explainer<'_, '_> {
@@ -284,6 +287,12 @@ impl Explainer<'_, '_> {
                     format!("{rhs_text} ({r})")
                 };
                 let need = if want { "needs" } else { "must not be" };
+                let symbol = op.symbol();
+                self.remedy.push(if want {
+                    format!("bring {lhs_text} to {symbol} {rhs_part}")
+                } else {
+                    format!("change {lhs_text} so that it is not {symbol} {rhs_part}")
+                });
                 out.push(if lhs_text == l {
                     format!("{l} {need} {} {rhs_part}", op.symbol())
                 } else {
@@ -318,6 +327,7 @@ impl Explainer<'_, '_> {
                 if let Ok(v) = self.eval.eval(id, scope) {
                     let text = self.text(id);
                     let value = v.display(program).to_string();
+                    self.remedy.push(format!("make {text} {want}"));
                     out.push(if text == value {
                         format!("{text} is not {want}")
                     } else {

@@ -4,6 +4,7 @@
 use phasev_compiler::ir::Program;
 
 use crate::decide::{ChecklistResult, Decision, EscalationResult, Outcome, Verdict};
+use crate::value::Value;
 
 /// One feature's line of the readiness report.
 #[derive(Clone, Debug, PartialEq)]
@@ -391,4 +392,154 @@ pub fn decision_sarif(d: &Decision, secrets: &[SecretLocation]) -> String {
         }]
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+/// A fact's value, by path, if the program reads it and it is present.
+fn fact<'f>(program: &Program, facts: &'f crate::facts::Facts, path: &str) -> Option<&'f Value> {
+    let slot = program.slot_index(path)?;
+    facts.get(slot).value.as_ref().ok()
+}
+
+/// The fields of a record value, in the order of its type.
+fn fields(v: &Value) -> &[Value] {
+    match v {
+        Value::Record(f) => f,
+        _ => &[],
+    }
+}
+
+/// `## Deployment Report — feature — date`: the environment the feature is deployed to (its
+/// stage), judged by the gate that leads into it, with the Helm chart, Dapr components, Kafka
+/// topics and rollback status its facts give.
+pub fn deployment(
+    program: &Program,
+    facts: &crate::facts::Facts,
+    decision: &Decision,
+    stage: u32,
+    date: &str,
+) -> String {
+    let env = program.rungs.get(stage as usize).map_or_else(
+        || format!("rung {stage}"),
+        |r| {
+            if r.label.is_empty() {
+                r.name.clone()
+            } else {
+                r.label.clone()
+            }
+        },
+    );
+    let into = program.gates.iter().find(|g| g.to == stage).and_then(|g| {
+        Some(format!(
+            "{} -> {}",
+            program.rungs.get(g.from as usize)?.name,
+            program.rungs.get(g.to as usize)?.name
+        ))
+    });
+    let reqs: Vec<&crate::decide::RequirementResult> = decision
+        .requirements
+        .iter()
+        .filter(|r| Some(&r.gate) == into.as_ref())
+        .collect();
+    let failed = |o| reqs.iter().any(|r| r.kind == "require" && r.outcome == o);
+    let result = match (&into, failed(Outcome::Fail), failed(Outcome::Inconclusive)) {
+        (None, _, _) => "SUCCESS (the first rung has no gate)",
+        (_, true, _) => "FAILURE",
+        (_, _, true) => "PARTIAL",
+        _ => "SUCCESS",
+    };
+    let mut out = format!(
+        "## Deployment Report — {} — {date}\n\nEnvironment: {env}\nResult: {result}\n",
+        decision.feature
+    );
+    let helm = match (
+        fact(program, facts, "helm.chart.exists"),
+        fact(program, facts, "helm.chart.reuses_base"),
+    ) {
+        (Some(Value::Bool(false)), _) => "no chart".to_owned(),
+        (Some(Value::Bool(true)), Some(Value::Bool(true))) => {
+            "chart on the Phase IV base chart (release and revision are not collected)".to_owned()
+        }
+        (Some(Value::Bool(true)), Some(Value::Bool(false))) => {
+            "chart NOT reusing the Phase IV base chart (release and revision are not collected)"
+                .to_owned()
+        }
+        _ => "not known".to_owned(),
+    };
+    out.push_str(&format!("Helm Release: {helm}\n"));
+    let sidecars = match fact(program, facts, "k8s.pods") {
+        Some(Value::List(pods)) => {
+            let ready = pods
+                .iter()
+                .filter(|p| {
+                    matches!(
+                        fields(p).get(3).map(fields),
+                        Some([Value::Bool(true), Value::Bool(true)])
+                    )
+                })
+                .count();
+            format!(
+                " — sidecars injected and ready on {ready} of {} pods",
+                pods.len()
+            )
+        }
+        _ => String::new(),
+    };
+    let dapr = match fact(program, facts, "dapr.components") {
+        Some(Value::List(items)) if !items.is_empty() => items
+            .iter()
+            .filter_map(|c| match fields(c) {
+                [Value::Str(name), Value::Str(kind)] => Some(format!("{name} ({kind})")),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(Value::List(_)) => "none".to_owned(),
+        _ => "not known".to_owned(),
+    };
+    out.push_str(&format!("Dapr Components: {dapr}{sidecars}\n"));
+    let topics = match fact(program, facts, "kafka.topics") {
+        Some(Value::List(items)) if !items.is_empty() => items
+            .iter()
+            .filter_map(|t| match fields(t) {
+                [Value::Str(name), Value::Int(p), Value::Int(r)] => {
+                    Some(format!("{name} ({p} partitions, replication {r})"))
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(Value::List(_)) => "none".to_owned(),
+        _ => "not known".to_owned(),
+    };
+    out.push_str(&format!("Kafka Topics: {topics}\n\n### What Worked:\n"));
+    if reqs.iter().all(|r| r.outcome != Outcome::Pass) {
+        out.push_str("- nothing\n");
+    }
+    for r in reqs.iter().filter(|r| r.outcome == Outcome::Pass) {
+        out.push_str(&format!("- {}\n", r.name));
+    }
+    out.push_str("\n### What Failed:\n");
+    if reqs.iter().all(|r| r.outcome == Outcome::Pass) {
+        out.push_str("- nothing\n");
+    }
+    for r in reqs.iter().filter(|r| r.outcome != Outcome::Pass) {
+        let cause = reason(r);
+        let remedy = if r.outcome == Outcome::Inconclusive {
+            "supply the facts it lacks, then run the gate again".to_owned()
+        } else {
+            r.remedy.join("; ")
+        };
+        out.push_str(&format!(
+            "- {} — Root Cause: {cause} — Remediation: {remedy}\n",
+            r.name
+        ));
+    }
+    let rollback = match (result, fact(program, facts, "rollback.tested")) {
+        (r, _) if r.starts_with("SUCCESS") => "not needed",
+        (_, Some(Value::Bool(true))) => "pending (a rollback has been tested)",
+        (_, Some(Value::Bool(false))) => "pending (rollback NOT tested)",
+        _ => "pending",
+    };
+    out.push_str(&format!("\n### Rollback Status: {rollback}\n"));
+    out
 }

@@ -280,3 +280,17 @@ fn explain_shows_every_fact_read_with_its_source() {
         "{text}"
     );
 }
+
+#[test]
+fn deployment_reports_cover_every_feature() {
+    let out = eval()
+        .args(["report", "deployment", "--config"])
+        .arg(demo())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("## Deployment Report — ").count(), 9);
+    assert!(text.contains("Kafka Topics: payments.events (6 partitions, replication 3)"));
+    assert!(text.contains("Result: SUCCESS (the first rung has no gate)"));
+}

@@ -315,3 +315,24 @@ fn decisions_are_deterministic() {
     let json = r#"{"svc": {"ok": true, "latency": "1s", "budget": "2s", "quota": "50%"}}"#;
     assert_eq!(decide(&program, json, 2), decide(&program, json, 2));
 }
+
+#[test]
+fn deployment_reports_say_what_failed_and_how_to_fix_it() {
+    let program = mini();
+    let json = r#"{"svc": {"ok": false, "errors": 9, "quota": "10%"}}"#;
+    let Ok(f) = facts(&program, json, "f") else {
+        unreachable!("the facts load")
+    };
+    let decision = Evaluator::new(&program).decide("f", &f, 1);
+    let text = phasev_runtime::report::deployment(&program, &f, &decision, 1, "2026-11-25");
+    for line in [
+        "## Deployment Report — f — 2026-11-25",
+        "Environment: Staging",
+        "Result: FAILURE",
+        "- service ok — Root Cause: svc.ok is false — Remediation: make svc.ok true",
+        "- few errors — Root Cause: svc.errors is 9, needs < 5 — Remediation: bring svc.errors to < 5",
+        "### Rollback Status: pending",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+}

@@ -145,6 +145,8 @@ enum ReportKind {
     Readiness,
     /// The Feature Completeness Checklist of every feature.
     Checklist,
+    /// The Deployment Report of every feature, at the environment it is on.
+    Deployment,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -377,6 +379,7 @@ fn run(cli: Cli) -> Result<u8, Stop> {
             let text = match kind {
                 ReportKind::Readiness => readiness(&inputs)?,
                 ReportKind::Checklist => checklists(&inputs)?,
+                ReportKind::Deployment => deployments(&inputs)?,
             };
             write_output(output.as_deref(), &text)?;
             Ok(0)
@@ -456,6 +459,31 @@ fn readiness(inputs: &Loaded) -> Result<String, Stop> {
     }
     let critical = deps::critical_path(&graph, top_rung(program));
     Ok(report::readiness(program, &today(), &rows, &critical))
+}
+
+/// The deployment report of every feature whose stage is known.
+fn deployments(inputs: &Loaded) -> Result<String, Stop> {
+    let program = &inputs.program;
+    let evaluator = Evaluator::new(program);
+    let mut text = String::new();
+    for name in inputs.feature_names() {
+        let facts = inputs.facts_for(&name)?;
+        let Some(stage) = stage_of(program, &facts) else {
+            continue;
+        };
+        let decision = evaluator.decide(&name, &facts, stage);
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&report::deployment(
+            program,
+            &facts,
+            &decision,
+            stage,
+            &today(),
+        ));
+    }
+    Ok(text)
 }
 
 /// The completeness checklist of every feature, judged at its next rung.
