@@ -196,7 +196,24 @@ impl Evaluator<'_> {
                 });
             }
         }
-        let escalations = program
+        let escalations = self.escalations(facts, target);
+        let verdict = verdict(&requirements, &escalations);
+        Decision {
+            feature: feature.to_owned(),
+            target: rung(program, target),
+            verdict,
+            requirements,
+            escalations,
+        }
+    }
+}
+
+impl Evaluator<'_> {
+    /// Every escalation of the policy over `facts`, with `target` as the rung considered: per
+    /// feature with a feature's facts, or project-wide with the facts all features share.
+    pub fn escalations(&self, facts: &Facts, target: u32) -> Vec<EscalationResult> {
+        let program = self.program();
+        program
             .escalations
             .iter()
             .map(|esc| {
@@ -225,15 +242,7 @@ impl Evaluator<'_> {
                     reason: text(&esc.reason),
                 }
             })
-            .collect::<Vec<_>>();
-        let verdict = verdict(&requirements, &escalations);
-        Decision {
-            feature: feature.to_owned(),
-            target: rung(program, target),
-            verdict,
-            requirements,
-            escalations,
-        }
+            .collect()
     }
 }
 

@@ -66,12 +66,14 @@ pub fn blockers(status: &FeatureStatus) -> Vec<String> {
     out
 }
 
-/// `## Phase V Readiness Report — date`, the table, readiness, critical path, next milestone.
+/// `## Phase V Readiness Report — date`, the table, readiness, critical path, next milestone,
+/// and the escalations that fire project-wide.
 pub fn readiness(
     program: &Program,
     date: &str,
     features: &[FeatureStatus],
     critical_path: &[String],
+    project_escalations: &[EscalationResult],
 ) -> String {
     let rungs: Vec<u32> = (1..program.rungs.len())
         .filter_map(|i| u32::try_from(i).ok())
@@ -131,6 +133,11 @@ pub fn readiness(
         "Next Milestone: {}\n",
         next_milestone(program, features)
     ));
+    // Escalations that fire on the facts every feature shares concern the whole project.
+    for e in project_escalations.iter().filter(|e| e.fired == Some(true)) {
+        out.push('\n');
+        out.push_str(&escalation_block(e));
+    }
     out
 }
 

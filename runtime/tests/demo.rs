@@ -294,3 +294,27 @@ fn deployment_reports_cover_every_feature() {
     assert!(text.contains("Kafka Topics: payments.events (6 partitions, replication 3)"));
     assert!(text.contains("Result: SUCCESS (the first rung has no gate)"));
 }
+
+#[test]
+fn escalations_on_shared_facts_are_reported_project_wide() {
+    let shared = std::env::temp_dir().join(format!("phasev-shared-{}.json", std::process::id()));
+    std::fs::write(
+        &shared,
+        r#"{"cloud": {"quota": {"name": "regional vCPUs", "used": 97.0, "limit": 100.0}}}"#,
+    )
+    .unwrap();
+    let out = eval()
+        .args(["report", "readiness", "--config"])
+        .arg(demo())
+        .arg("--facts")
+        .arg(&shared)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (_, after_table) = text.split_once("Next Milestone:").unwrap();
+    assert!(
+        after_table.contains("🚨 ESCALATION REQUIRED: Cloud cost/quota blocker"),
+        "{text}"
+    );
+    assert!(after_table.contains("Context: regional vCPUs is at 97 of its limit of 100"));
+}

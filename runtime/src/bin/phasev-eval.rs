@@ -458,7 +458,14 @@ fn readiness(inputs: &Loaded) -> Result<String, Stop> {
         }
     }
     let critical = deps::critical_path(&graph, top_rung(program));
-    Ok(report::readiness(program, &today(), &rows, &critical))
+    let project_wide = evaluator.escalations(&inputs.shared_facts()?, top_rung(program));
+    Ok(report::readiness(
+        program,
+        &today(),
+        &rows,
+        &critical,
+        &project_wide,
+    ))
 }
 
 /// The deployment report of every feature whose stage is known.
@@ -631,6 +638,13 @@ impl Loaded {
                 (r.name.clone(), node)
             })
             .collect()
+    }
+
+    /// The facts every feature shares: the facts documents' keys outside `features`.
+    fn shared_facts(&self) -> Result<Facts, Stop> {
+        let mut facts = Facts::missing(&self.program);
+        apply_documents(&self.program, &self.docs, "", &mut facts).map_err(|e| report(&e))?;
+        Ok(facts)
     }
 
     /// One feature's facts: the collectors' (with a project), then the facts documents.
