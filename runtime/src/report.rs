@@ -31,6 +31,15 @@ fn cell(status: &FeatureStatus, rung: u32) -> &'static str {
     }
 }
 
+/// The process's severity markers: 🔴 critical, 🟡 warning, 🟢 info.
+pub fn severity_mark(severity: &str) -> &'static str {
+    match severity {
+        "critical" => "🔴",
+        "warning" => "🟡",
+        _ => "🟢",
+    }
+}
+
 /// Why a feature cannot climb: failed and undecided `require`s, fired escalations, the other
 /// blockers, and (marked ⚠) failed `warn`s, which do not block.
 pub fn blockers(status: &FeatureStatus) -> Vec<String> {
@@ -39,12 +48,12 @@ pub fn blockers(status: &FeatureStatus) -> Vec<String> {
         for r in d.requirements.iter().filter(|r| r.kind == "require") {
             match r.outcome {
                 Outcome::Fail => out.push(match r.why.first() {
-                    Some(why) => format!("{} ({why})", r.name),
-                    None => r.name.clone(),
+                    Some(why) => format!("{} {} ({why})", severity_mark(r.severity), r.name),
+                    None => format!("{} {}", severity_mark(r.severity), r.name),
                 }),
                 Outcome::Inconclusive => out.push(match r.undecided_because.first() {
-                    Some(why) => format!("{}: {why}", r.name),
-                    None => format!("{}: undecided", r.name),
+                    Some(why) => format!("{} {}: {why}", severity_mark(r.severity), r.name),
+                    None => format!("{} {}: undecided", severity_mark(r.severity), r.name),
                 }),
                 Outcome::Pass => {}
             }
@@ -236,10 +245,11 @@ pub fn decision_markdown(d: &Decision) -> String {
             (Outcome::Inconclusive, _) => "⏳",
         };
         out.push_str(&format!(
-            "| {} | {} {} | {} | {mark} {} | {} |\n",
+            "| {} | {} {} | {} {} | {mark} {} | {} |\n",
             r.gate,
             r.kind,
             r.name.replace('|', "\\|"),
+            severity_mark(r.severity),
             r.severity,
             outcome_word(r.outcome),
             reason(r).replace('|', "\\|")

@@ -213,7 +213,7 @@ fn every_output_format_reports_the_secret_without_its_value() {
     );
     let markdown = String::from_utf8(format("markdown")).unwrap();
     assert!(markdown.contains(
-        "| local_k8s -> cloud_staging | require no hard-coded secrets | critical | ❌ fail |"
+        "| local_k8s -> cloud_staging | require no hard-coded secrets | 🔴 critical | ❌ fail |"
     ));
     let smtp =
         std::fs::read_to_string(demo().with_file_name("services/notifications/smtp.yaml")).unwrap();
