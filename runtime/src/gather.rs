@@ -438,7 +438,12 @@ fn from_helm(project: &Project, feature: &str) -> Vec<Found> {
                 Err(e) => Err(e.to_string()),
             }
         }
-        None => Ok(None),
+        // Without a saved output, run helm if it is installed.
+        None => match helm::run_lint(&dir) {
+            Ok(Some(counts)) => Ok(Some((counts, PathBuf::from("helm lint")))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        },
     };
     match lint {
         Ok(lint) => {

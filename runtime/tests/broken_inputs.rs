@@ -199,3 +199,35 @@ fn the_baseline_comes_from_the_newest_passing_record() {
     let (_, text) = run("210ms", None);
     assert!(text.starts_with("orders → prod: PASS"), "{text}");
 }
+
+#[test]
+fn helm_lint_runs_when_helm_is_installed_and_no_output_is_saved() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut files = SPECS.to_vec();
+    files.push((
+        "charts/orders/Chart.yaml",
+        "apiVersion: v2\nname: orders\nversion: 0.1.0\n",
+    ));
+    let dir = project("helmrun", "chart = \"charts/orders\"\n", &files);
+    // A stand-in for helm that reports two errors, as `helm lint` prints them.
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helm = bin.join("helm");
+    std::fs::write(
+        &helm,
+        "#!/bin/sh\necho '==> Linting charts/orders'\necho '[ERROR] templates/: parse error'\necho '[ERROR] values.yaml: bad'\necho\necho 'Error: 1 chart(s) linted, 1 chart(s) failed'\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    gate(&dir)
+        .env("PATH", path)
+        .assert()
+        .stdout(predicate::str::contains(
+            "helm.lint.errors is 2, needs == 0",
+        ));
+}

@@ -5,7 +5,8 @@
 //!   repository that resolves to the base chart's directory. A chart whose templates are
 //!   byte-for-byte (modulo whitespace) copies of the base chart's is a **copy**, which the Phase V
 //!   process forbids ("never rewritten from scratch").
-//! - **Lint**: the counts of `[ERROR]` and `[WARNING]` lines of a `helm lint` output file, plus
+//! - **Lint**: the counts of `[ERROR]` and `[WARNING]` lines of a `helm lint` output file (or of
+//!   running `helm lint` when no file is configured and helm is installed), plus
 //!   built-in checks, each an error: `Chart.yaml` without `apiVersion`, `name` or `version`, an
 //!   unparsable `values.yaml`, and an image tagged `latest` or not tagged at all (a promotion
 //!   must be reproducible).
@@ -247,17 +248,49 @@ pub fn lint_counts(file: &Path) -> Result<Option<(usize, usize)>, HelmError> {
     let Some(text) = read(file)? else {
         return Ok(None);
     };
-    if !text.contains("chart(s) linted") {
-        return Err(HelmError::NotLintOutput {
+    count_lint(&text)
+        .map(Some)
+        .ok_or_else(|| HelmError::NotLintOutput {
             file: file.to_owned(),
-        });
+        })
+}
+
+/// `(errors, warnings)` in `helm lint` output; `None` when it is not lint output.
+fn count_lint(text: &str) -> Option<(usize, usize)> {
+    if !text.contains("chart(s) linted") {
+        return None;
     }
     let count = |tag: &str| {
         text.lines()
             .filter(|l| l.trim_start().starts_with(tag))
             .count()
     };
-    Ok(Some((count("[ERROR]"), count("[WARNING]"))))
+    Some((count("[ERROR]"), count("[WARNING]")))
+}
+
+/// Runs `helm lint DIR` when helm is installed: `Ok(None)` when it is not.
+pub fn run_lint(dir: &Path) -> Result<Option<(usize, usize)>, HelmError> {
+    let output = match std::process::Command::new("helm")
+        .arg("lint")
+        .arg(dir)
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(HelmError::Unreadable {
+                file: dir.to_owned(),
+                reason: format!("cannot run helm: {e}"),
+            });
+        }
+    };
+    // helm lint exits 1 when it finds errors; its report is on stdout either way.
+    let text = String::from_utf8_lossy(&output.stdout);
+    count_lint(&text)
+        .map(Some)
+        .ok_or_else(|| HelmError::NotLintOutput {
+            file: PathBuf::from(format!("the output of `helm lint {}`", dir.display())),
+        })
 }
 
 #[cfg(test)]
