@@ -8,17 +8,17 @@
 //! ones. An absent key is a missing fact; a value that does not fit the slot's type rejects
 //! the document.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use miette::Diagnostic;
 use phasev_compiler::ir::Program;
 use phasev_compiler::types::Type;
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 use thiserror::Error;
 
-use crate::value::{Value, parse_date, parse_duration, parse_percent};
+use crate::facts_json::{self, ReadError, SlotDocument};
+use crate::value::Value;
 
 /// Where a fact came from: a facts file, a collector and what it read.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -137,141 +137,105 @@ pub enum FactsError {
     },
 }
 
-/// One facts document, parsed.
+/// One facts document, read into the slots of a program.
 #[derive(Clone, Debug)]
 pub struct Document {
     file: PathBuf,
-    shared: Map<String, Json>,
-    features: BTreeMap<String, Map<String, Json>>,
+    slots: SlotDocument,
 }
 
 impl Document {
     /// Reads a JSON or TOML facts document (TOML when the name ends in `.toml`).
-    pub fn read(file: &Path) -> Result<Document, FactsError> {
+    pub fn read(program: &Program, file: &Path) -> Result<Document, FactsError> {
         let text = std::fs::read_to_string(file).map_err(|e| FactsError::Unreadable {
             file: file.to_owned(),
             reason: e.to_string(),
         })?;
         let is_toml = file.extension().is_some_and(|e| e == "toml");
-        Document::parse(file, &text, is_toml)
+        Document::parse(program, file, &text, is_toml)
     }
 
-    /// Parses a facts document; `file` is only used in messages.
-    pub fn parse(file: &Path, text: &str, is_toml: bool) -> Result<Document, FactsError> {
-        let syntax = |format, reason: String| FactsError::Syntax {
-            file: file.to_owned(),
-            format,
-            reason,
-        };
-        let root = if is_toml {
-            let table: toml::Table =
-                toml::from_str(text).map_err(|e| syntax("TOML", e.message().to_owned()))?;
-            toml_to_json(toml::Value::Table(table))
-        } else {
-            serde_json::from_str(text).map_err(|e| syntax("JSON", e.to_string()))?
-        };
-        let Json::Object(mut shared) = root else {
-            return Err(FactsError::NotATable {
+    /// Reads the facts of `program` from a document's text; `file` is only used in messages.
+    /// JSON is read straight into the slots; TOML through a JSON tree.
+    pub fn parse(
+        program: &Program,
+        file: &Path,
+        text: &str,
+        is_toml: bool,
+    ) -> Result<Document, FactsError> {
+        let format = if is_toml { "TOML" } else { "JSON" };
+        let read = if is_toml {
+            let table: toml::Table = toml::from_str(text).map_err(|e| FactsError::Syntax {
                 file: file.to_owned(),
-            });
+                format,
+                reason: e.message().trim().to_owned(),
+            })?;
+            facts_json::read(program, toml_to_json(toml::Value::Table(table)))
+        } else {
+            let mut de = serde_json::Deserializer::from_str(text);
+            facts_json::read(program, &mut de).and_then(|doc| {
+                de.end()
+                    .map(|()| doc)
+                    .map_err(|e| ReadError::Syntax(e.to_string()))
+            })
         };
-        let mut features = BTreeMap::new();
-        if let Some(table) = shared.remove("features") {
-            let Json::Object(table) = table else {
-                return Err(FactsError::FeaturesNotATable {
-                    file: file.to_owned(),
-                });
-            };
-            for (name, facts) in table {
-                let Json::Object(facts) = facts else {
-                    return Err(FactsError::FeaturesNotATable {
-                        file: file.to_owned(),
-                    });
-                };
-                features.insert(name, facts);
-            }
-        }
+        let slots = read.map_err(|e| match e {
+            ReadError::Syntax(reason) => FactsError::Syntax {
+                file: file.to_owned(),
+                format,
+                reason,
+            },
+            ReadError::Shape(facts_json::SHAPE_FEATURES) => FactsError::FeaturesNotATable {
+                file: file.to_owned(),
+            },
+            ReadError::Shape(_) => FactsError::NotATable {
+                file: file.to_owned(),
+            },
+            ReadError::Mismatch(m) => FactsError::WrongType {
+                file: file.to_owned(),
+                path: m.path.replace('@', ""),
+                expected: m.expected,
+                found: m.found,
+                hint: m.hint,
+            },
+        })?;
         Ok(Document {
             file: file.to_owned(),
-            shared,
-            features,
+            slots,
         })
     }
 
     /// The features this document names in its `features` table.
     pub fn feature_names(&self) -> impl Iterator<Item = &str> {
-        self.features.keys().map(String::as_str)
-    }
-
-    /// The raw value at `path` for `feature`: the feature's own, else the shared one.
-    fn lookup(&self, feature: &str, path: &str) -> Option<&Json> {
-        let own = self.features.get(feature).and_then(|f| walk(f, path));
-        own.or_else(|| walk(&self.shared, path))
+        self.slots.features.keys().map(String::as_str)
     }
 }
 
-fn walk<'a>(map: &'a Map<String, Json>, path: &str) -> Option<&'a Json> {
-    let mut segments = path.split('.');
-    let mut current = map.get(segments.next()?)?;
-    for segment in segments {
-        current = current.as_object()?.get(segment)?;
-    }
-    Some(current)
-}
-
-/// Fills `facts` (for `feature`) from `docs`, the last document that has a value winning.
-/// Values that do not fit their slot's type are errors.
-pub fn apply_documents(
-    program: &Program,
-    docs: &[Document],
-    feature: &str,
-    facts: &mut Facts,
-) -> Result<(), FactsError> {
-    for (slot, info) in (0u32..).zip(&program.slots) {
-        let Some((doc, raw)) = docs
-            .iter()
-            .rev()
-            .find_map(|d| d.lookup(feature, &info.path).map(|raw| (d, raw)))
-        else {
-            continue;
-        };
-        let value = convert(program, raw, &info.ty).map_err(|e| FactsError::WrongType {
-            file: doc.file.clone(),
-            path: format!("{}{}", info.path, e.at),
-            expected: e.expected,
-            found: describe(e.found),
-            hint: e.hint,
-        })?;
-        let source = Source::new(format!("facts file {}", doc.file.display()));
-        facts.set(
-            slot,
-            Fact {
-                value: Ok(value),
-                source: Some(source),
-            },
-        );
-    }
-    Ok(())
-}
-
-struct Mismatch<'a> {
-    /// Where inside the fact (`[2].ready`), empty at the top.
-    at: String,
-    expected: String,
-    found: &'a Json,
-    hint: String,
-}
-
-fn mismatch<'a>(found: &'a Json, ty: &Type, hint: &str) -> Mismatch<'a> {
-    Mismatch {
-        at: String::new(),
-        expected: expected(ty),
-        found,
-        hint: hint.to_owned(),
+/// Fills `facts` (for `feature`) from `docs`: in each document the shared values, then the
+/// feature's own; later documents win.
+pub fn apply_documents(docs: &[Document], feature: &str, facts: &mut Facts) {
+    for doc in docs {
+        let own = doc.slots.features.get(feature).into_iter().flatten();
+        for (slot, value) in doc.slots.shared.iter().chain(own) {
+            facts.set(
+                *slot,
+                Fact {
+                    value: Ok(value.clone()),
+                    source: Some(Source::new(format!("facts file {}", doc.file.display()))),
+                },
+            );
+        }
     }
 }
 
-fn expected(ty: &Type) -> String {
+/// Converts a JSON value (from a collector or a decision record) to a runtime value of type
+/// `ty`; the error says what was expected, where inside the value, and what was found.
+pub fn value_of(program: &Program, json: &Json, ty: &Type) -> Result<Value, String> {
+    facts_json::value_of(program, json, ty)
+}
+
+/// How a type is named in messages.
+pub(crate) fn expected(ty: &Type) -> String {
     match ty {
         Type::Bool => "a bool (`true` or `false`)".to_owned(),
         Type::Int => "an integer".to_owned(),
@@ -283,128 +247,6 @@ fn expected(ty: &Type) -> String {
         Type::Date => "a date".to_owned(),
         Type::List(_) => format!("a list (`{ty}`)"),
         Type::Record(_) => format!("a table (`{ty}`)"),
-    }
-}
-
-fn describe(json: &Json) -> String {
-    let text = json.to_string();
-    let short: String = text.chars().take(40).collect();
-    let short = if short.len() < text.len() {
-        format!("{short}…")
-    } else {
-        short
-    };
-    let kind = match json {
-        Json::Null => "null",
-        Json::Bool(_) => "a bool",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "a list",
-        Json::Object(_) => "a table",
-    };
-    format!("{kind} `{short}`")
-}
-
-/// Converts a JSON value (from a document or a collector) to a runtime value of type `ty`;
-/// the error says what was expected, where inside the value, and how to write it.
-pub fn value_of(program: &Program, json: &Json, ty: &Type) -> Result<Value, String> {
-    convert(program, json, ty).map_err(|m| {
-        let at = if m.at.is_empty() {
-            String::new()
-        } else {
-            format!(" at `{}`", m.at)
-        };
-        format!("expected {}{at}, found {}", m.expected, describe(m.found))
-    })
-}
-
-/// Converts a document value to a runtime value of type `ty`.
-fn convert<'a>(program: &Program, json: &'a Json, ty: &Type) -> Result<Value, Mismatch<'a>> {
-    let fail = |hint: &str| Err(mismatch(json, ty, hint));
-    match ty {
-        Type::Bool => match json {
-            Json::Bool(b) => Ok(Value::Bool(*b)),
-            _ => fail("write `true` or `false`"),
-        },
-        Type::Int => match json.as_i64() {
-            Some(n) => Ok(Value::Int(n)),
-            None => fail("write a whole number, such as `3`"),
-        },
-        Type::Float => match json.as_f64() {
-            Some(x) => Ok(Value::Float(x)),
-            None => fail("write a number, such as `0.5`"),
-        },
-        Type::String => match json {
-            Json::String(s) => Ok(Value::Str(Arc::from(s.as_str()))),
-            _ => fail("write a quoted string"),
-        },
-        Type::Duration => match json {
-            Json::Number(n) => n.as_f64().map(Value::Duration).map_or_else(|| fail(""), Ok),
-            Json::String(s) => match parse_duration(s) {
-                Some(ms) => Ok(Value::Duration(ms)),
-                None => fail(
-                    "write a string with a unit (`\"312ms\"`, `\"1.5s\"`, `\"2h\"`) or a number of milliseconds",
-                ),
-            },
-            _ => fail("write a string with a unit (`\"312ms\"`) or a number of milliseconds"),
-        },
-        Type::Percent => match json {
-            Json::Number(n) => n.as_f64().map(Value::Percent).map_or_else(|| fail(""), Ok),
-            Json::String(s) => match parse_percent(s) {
-                Some(p) => Ok(Value::Percent(p)),
-                None => fail("write a string with `%` (`\"0.04%\"`) or a fraction (`0.0004`)"),
-            },
-            _ => fail("write a string with `%` (`\"0.04%\"`) or a fraction (`0.0004`)"),
-        },
-        Type::Rung => {
-            let names: Vec<&str> = program.rungs.iter().map(|r| r.name.as_str()).collect();
-            let found = json
-                .as_str()
-                .and_then(|s| names.iter().position(|n| *n == s))
-                .and_then(|i| u32::try_from(i).ok());
-            match found {
-                Some(i) => Ok(Value::Rung(i)),
-                None => fail(&format!("the rungs are {}", names.join(", "))),
-            }
-        }
-        Type::Date => match json.as_str().and_then(parse_date) {
-            Some(d) => Ok(Value::Date(d)),
-            None => fail("write a calendar date as `\"YYYY-MM-DD\"`"),
-        },
-        Type::List(elem) => {
-            let Json::Array(items) = json else {
-                return fail("write a list: `[…]`");
-            };
-            let mut out = Vec::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
-                out.push(convert(program, item, elem).map_err(|mut m| {
-                    m.at = format!("[{i}]{}", m.at);
-                    m
-                })?);
-            }
-            Ok(Value::List(out.into()))
-        }
-        Type::Record(fields) => {
-            let Json::Object(map) = json else {
-                return fail("write a table with the fields of the type");
-            };
-            let mut out = Vec::with_capacity(fields.len());
-            for (name, field_ty) in fields {
-                let Some(raw) = map.get(name) else {
-                    return Err(Mismatch {
-                        at: String::new(),
-                        expected: format!("a table with a `{name}` field (`{ty}`)"),
-                        found: json,
-                        hint: format!("add `{name}`"),
-                    });
-                };
-                out.push(convert(program, raw, field_ty).map_err(|mut m| {
-                    m.at = format!(".{name}{}", m.at);
-                    m
-                })?);
-            }
-            Ok(Value::Record(out.into()))
-        }
     }
 }
 

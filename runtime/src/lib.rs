@@ -14,6 +14,7 @@ pub mod config;
 pub mod decide;
 pub mod eval;
 pub mod facts;
+mod facts_json;
 pub mod gather;
 pub mod policy_test;
 pub mod record;

@@ -218,11 +218,11 @@ fn facts(
 ) -> Result<Facts, FactsError> {
     let to_doc = |table: &toml::Table| -> Result<Document, FactsError> {
         let text = toml::to_string(&expand(table)).unwrap_or_default();
-        Document::parse(file, &text, true)
+        Document::parse(program, file, &text, true)
     };
     let docs = [to_doc(&suite.facts)?, to_doc(&case.facts)?];
     let mut facts = Facts::missing(program);
-    apply_documents(program, &docs, feature, &mut facts)?;
+    apply_documents(&docs, feature, &mut facts);
     for path in &case.unset {
         if let Some(slot) = program.slot_index(path) {
             facts.set(slot, crate::facts::Fact::MISSING);

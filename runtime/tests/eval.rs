@@ -35,9 +35,9 @@ fn one_requirement(expr: &str) -> Program {
 }
 
 fn facts(program: &Program, json: &str, feature: &str) -> Result<Facts, FactsError> {
-    let doc = Document::parse(Path::new("facts.json"), json, false)?;
+    let doc = Document::parse(program, Path::new("facts.json"), json, false)?;
     let mut facts = Facts::missing(program);
-    apply_documents(program, &[doc], feature, &mut facts)?;
+    apply_documents(&[doc], feature, &mut facts);
     Ok(facts)
 }
 
@@ -300,9 +300,9 @@ fn facts_of_the_wrong_type_name_the_file_the_path_and_the_type() {
 fn toml_documents_read_like_json() {
     let program = mini();
     let toml = "[svc]\nok = true\nlatency = \"312ms\"\nquota = 0.95\n";
-    let doc = Document::parse(Path::new("facts.toml"), toml, true);
+    let doc = Document::parse(&program, Path::new("facts.toml"), toml, true);
     let mut facts = Facts::missing(&program);
-    let applied = doc.and_then(|d| apply_documents(&program, &[d], "f", &mut facts));
+    let applied = doc.map(|d| apply_documents(&[d], "f", &mut facts));
     assert!(applied.is_ok());
     let d = Evaluator::new(&program).decide("f", &facts, 1);
     assert_eq!(d.escalations[0].fired, Some(true));

@@ -575,7 +575,7 @@ impl Loaded {
         files.extend(inputs.facts.iter().cloned());
         let docs = files
             .iter()
-            .map(|f| Document::read(f))
+            .map(|f| Document::read(&program, f))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| report(&e))?;
         let runtime = match &project {
@@ -643,7 +643,7 @@ impl Loaded {
     /// The facts every feature shares: the facts documents' keys outside `features`.
     fn shared_facts(&self) -> Result<Facts, Stop> {
         let mut facts = Facts::missing(&self.program);
-        apply_documents(&self.program, &self.docs, "", &mut facts).map_err(|e| report(&e))?;
+        apply_documents(&self.docs, "", &mut facts);
         Ok(facts)
     }
 
@@ -688,7 +688,7 @@ impl Loaded {
                 }
             }
         }
-        apply_documents(program, &self.docs, feature, &mut facts).map_err(|e| report(&e))?;
+        apply_documents(&self.docs, feature, &mut facts);
         Ok(facts)
     }
 }

@@ -1,0 +1,612 @@
+//! Reading a facts document straight into the slots of a program: serde walks the document
+//! once, keys that are not on a fact path are skipped unread, and each fact's value is built
+//! in its slot's type as it is read. No generic tree is built first (the `features` table of a
+//! document with ten thousand features is read as fast as serde can scan it).
+//!
+//! The same seeds read JSON text and, through `serde_json::Value`, TOML.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use phasev_compiler::ir::Program;
+use phasev_compiler::types::Type;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::value::{Value, parse_date, parse_duration, parse_percent};
+
+/// Slot values, in the order they were read.
+pub type Slots = Vec<(u32, Value)>;
+
+/// What a document supplies: values every feature shares, and each feature's own.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SlotDocument {
+    pub shared: Slots,
+    pub features: BTreeMap<String, Slots>,
+}
+
+/// A value that does not fit its slot: where (the fact path and the place inside the value),
+/// what was expected, what was found, and how to write it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mismatch {
+    pub path: String,
+    pub expected: String,
+    pub found: String,
+    pub hint: String,
+}
+
+/// Why a document could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    Syntax(String),
+    Shape(&'static str),
+    Mismatch(Mismatch),
+}
+
+/// The fact paths of a program as a tree of keys.
+#[derive(Debug, Default)]
+struct Trie {
+    children: BTreeMap<String, Trie>,
+    slot: Option<u32>,
+}
+
+impl Trie {
+    fn of(program: &Program) -> Trie {
+        let mut root = Trie::default();
+        for (slot, info) in (0u32..).zip(&program.slots) {
+            let mut node = &mut root;
+            for segment in info.path.split('.') {
+                node = node.children.entry(segment.to_owned()).or_default();
+            }
+            node.slot = Some(slot);
+        }
+        root
+    }
+}
+
+/// Shared state of one read: the program and the first mismatch met.
+struct Cx<'p> {
+    program: &'p Program,
+    mismatch: RefCell<Option<Mismatch>>,
+}
+
+impl Cx<'_> {
+    fn fail<E: de::Error>(&self, path: &str, ty: &Type, found: String, hint: &str) -> E {
+        *self.mismatch.borrow_mut() = Some(Mismatch {
+            path: path.to_owned(),
+            expected: crate::facts::expected(ty),
+            found,
+            hint: hint.to_owned(),
+        });
+        E::custom("a value of the wrong type")
+    }
+
+    /// Adds `segment` in front of the place of a mismatch met inside a value: the place
+    /// starts after the `@` that ends the fact's path.
+    fn within(&self, segment: &str) {
+        if let Some(m) = self.mismatch.borrow_mut().as_mut()
+            && let Some(at) = m.path.find('@')
+        {
+            m.path.insert_str(at + 1, segment);
+        }
+    }
+}
+
+/// Reads a document from any serde deserializer.
+pub fn read<'de, D: Deserializer<'de>>(
+    program: &Program,
+    de: D,
+) -> Result<SlotDocument, ReadError> {
+    let trie = Trie::of(program);
+    let cx = Cx {
+        program,
+        mismatch: RefCell::new(None),
+    };
+    let mut doc = SlotDocument::default();
+    let result = de.deserialize_any(RootVisitor {
+        cx: &cx,
+        trie: &trie,
+        doc: &mut doc,
+    });
+    match (result, cx.mismatch.into_inner()) {
+        (Ok(()), _) => Ok(doc),
+        (Err(_), Some(m)) => Err(ReadError::Mismatch(m)),
+        (Err(e), None) => {
+            // serde_json adds the position to the message.
+            let text = e.to_string();
+            Err(if text.starts_with(SHAPE_TOP) {
+                ReadError::Shape(SHAPE_TOP)
+            } else if text.starts_with(SHAPE_FEATURES) {
+                ReadError::Shape(SHAPE_FEATURES)
+            } else {
+                ReadError::Syntax(text)
+            })
+        }
+    }
+}
+
+pub(crate) const SHAPE_TOP: &str = "the top level is not a table";
+pub(crate) const SHAPE_FEATURES: &str = "`features` is not a table of tables";
+
+struct RootVisitor<'a, 'p> {
+    cx: &'a Cx<'p>,
+    trie: &'a Trie,
+    doc: &'a mut SlotDocument,
+}
+
+impl<'de> Visitor<'de> for RootVisitor<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a table of fact namespaces")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "features" {
+                map.next_value_seed(FeaturesSeed {
+                    cx: self.cx,
+                    trie: self.trie,
+                    features: &mut self.doc.features,
+                })?;
+            } else {
+                read_entry(&mut map, &key, self.cx, self.trie, &mut self.doc.shared)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(de::Error::custom(SHAPE_TOP))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(E::custom(SHAPE_TOP))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(E::custom(SHAPE_TOP))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(E::custom(SHAPE_TOP))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(E::custom(SHAPE_TOP))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(E::custom(SHAPE_TOP))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Err(E::custom(SHAPE_TOP))
+    }
+}
+
+/// Reads the value of `key` in a table at `trie`: a fact, a namespace, or something to skip.
+fn read_entry<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    key: &str,
+    cx: &Cx<'_>,
+    trie: &Trie,
+    out: &mut Slots,
+) -> Result<(), A::Error> {
+    match trie.children.get(key) {
+        Some(child) => match child.slot {
+            Some(slot) => {
+                let info = &cx.program.slots[slot as usize];
+                let value = map.next_value_seed(TypedSeed {
+                    cx,
+                    ty: &info.ty,
+                    path: &info.path,
+                })?;
+                out.push((slot, value));
+            }
+            None => map.next_value_seed(TableSeed {
+                cx,
+                trie: child,
+                out,
+            })?,
+        },
+        None => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+    Ok(())
+}
+
+struct FeaturesSeed<'a, 'p> {
+    cx: &'a Cx<'p>,
+    trie: &'a Trie,
+    features: &'a mut BTreeMap<String, Slots>,
+}
+
+impl<'de> DeserializeSeed<'de> for FeaturesSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FeaturesSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a table of features")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(name) = map.next_key::<String>()? {
+            let slots = self.features.entry(name).or_default();
+            map.next_value_seed(FeatureSeed {
+                cx: self.cx,
+                trie: self.trie,
+                out: slots,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(de::Error::custom(SHAPE_FEATURES))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(E::custom(SHAPE_FEATURES))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(E::custom(SHAPE_FEATURES))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(E::custom(SHAPE_FEATURES))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(E::custom(SHAPE_FEATURES))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(E::custom(SHAPE_FEATURES))
+    }
+}
+
+/// One feature's table: like the shared part, but a non-table is a shape error.
+struct FeatureSeed<'a, 'p> {
+    cx: &'a Cx<'p>,
+    trie: &'a Trie,
+    out: &'a mut Slots,
+}
+
+impl<'de> DeserializeSeed<'de> for FeatureSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FeatureSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a feature's table of facts")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            read_entry(&mut map, &key, self.cx, self.trie, self.out)?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(de::Error::custom(SHAPE_FEATURES))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(E::custom(SHAPE_FEATURES))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(E::custom(SHAPE_FEATURES))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(E::custom(SHAPE_FEATURES))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(E::custom(SHAPE_FEATURES))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(E::custom(SHAPE_FEATURES))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Err(E::custom(SHAPE_FEATURES))
+    }
+}
+
+/// A namespace table: anything that is not a table is skipped (it supplies no fact).
+struct TableSeed<'a, 'p> {
+    cx: &'a Cx<'p>,
+    trie: &'a Trie,
+    out: &'a mut Slots,
+}
+
+impl<'de> DeserializeSeed<'de> for TableSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TableSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a table of facts")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            read_entry(&mut map, &key, self.cx, self.trie, self.out)?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// A value built in its type as it is read. `path` names the fact; a mismatch inside a list
+/// or record adds `[i]` / `.field` to it on the way out.
+struct TypedSeed<'a, 'p> {
+    cx: &'a Cx<'p>,
+    ty: &'a Type,
+    path: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for TypedSeed<'_, '_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Value, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl TypedSeed<'_, '_> {
+    fn hint(&self) -> String {
+        match self.ty {
+            Type::Bool => "write `true` or `false`".to_owned(),
+            Type::Int => "write a whole number, such as `3`".to_owned(),
+            Type::Float => "write a number, such as `0.5`".to_owned(),
+            Type::String => "write a quoted string".to_owned(),
+            Type::Duration => {
+                "write a string with a unit (`\"312ms\"`, `\"1.5s\"`, `\"2h\"`) or a number of milliseconds"
+                    .to_owned()
+            }
+            Type::Percent => {
+                "write a string with `%` (`\"0.04%\"`) or a fraction (`0.0004`)".to_owned()
+            }
+            Type::Rung => {
+                let names: Vec<&str> = self.cx.program.rungs.iter().map(|r| r.name.as_str()).collect();
+                format!("the rungs are {}", names.join(", "))
+            }
+            Type::Date => "write a calendar date as `\"YYYY-MM-DD\"`".to_owned(),
+            Type::List(_) => "write a list: `[…]`".to_owned(),
+            Type::Record(_) => "write a table with the fields of the type".to_owned(),
+        }
+    }
+
+    fn wrong<E: de::Error>(&self, found: String) -> E {
+        // The place inside the value is marked with `@`, replaced as the error unwinds.
+        let path = format!("{}@", self.path);
+        self.cx.fail(&path, self.ty, found, &self.hint())
+    }
+}
+
+/// How a found value reads in a message: `a string "fast"`, `a number 1.5`.
+fn shown(kind: &str, text: &str) -> String {
+    let short: String = text.chars().take(40).collect();
+    let short = if short.len() < text.len() {
+        format!("{short}…")
+    } else {
+        short
+    };
+    format!("{kind} `{short}`")
+}
+
+impl<'de> Visitor<'de> for TypedSeed<'_, '_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", crate::facts::expected(self.ty))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        match self.ty {
+            Type::Bool => Ok(Value::Bool(v)),
+            _ => Err(self.wrong(shown("a bool", &v.to_string()))),
+        }
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        match self.ty {
+            Type::Int => Ok(Value::Int(v)),
+            _ => self.visit_f64(v as f64),
+        }
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        match (self.ty, i64::try_from(v)) {
+            (Type::Int, Ok(n)) => Ok(Value::Int(n)),
+            (Type::Int, Err(_)) => Err(self.wrong(shown("a number", &v.to_string()))),
+            _ => self.visit_f64(v as f64),
+        }
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        match self.ty {
+            Type::Float => Ok(Value::Float(v)),
+            Type::Duration => Ok(Value::Duration(v)),
+            Type::Percent => Ok(Value::Percent(v)),
+            _ => Err(self.wrong(shown("a number", &v.to_string()))),
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        let parsed = match self.ty {
+            Type::String => Some(Value::Str(Arc::from(v))),
+            Type::Duration => parse_duration(v).map(Value::Duration),
+            Type::Percent => parse_percent(v).map(Value::Percent),
+            Type::Date => parse_date(v).map(Value::Date),
+            Type::Rung => self
+                .cx
+                .program
+                .rungs
+                .iter()
+                .position(|r| r.name == v)
+                .and_then(|i| u32::try_from(i).ok())
+                .map(Value::Rung),
+            _ => None,
+        };
+        parsed.ok_or_else(|| self.wrong(shown("a string", &format!("{v:?}"))))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Err(self.wrong("null".to_owned()))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let Type::List(elem) = self.ty else {
+            return Err(self.wrong("a list".to_owned()));
+        };
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        loop {
+            let i = items.len();
+            let item = seq.next_element_seed(TypedSeed {
+                cx: self.cx,
+                ty: elem,
+                path: self.path,
+            });
+            match item {
+                Ok(Some(v)) => items.push(v),
+                Ok(None) => break,
+                Err(e) => {
+                    self.cx.within(&format!("[{i}]"));
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Value::List(items.into()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let Type::Record(fields) = self.ty else {
+            return Err(self.wrong("a table".to_owned()));
+        };
+        let mut values: Vec<Option<Value>> = vec![None; fields.len()];
+        while let Some(key) = map.next_key::<String>()? {
+            match fields.iter().position(|(name, _)| *name == key) {
+                Some(i) => {
+                    let read = map.next_value_seed(TypedSeed {
+                        cx: self.cx,
+                        ty: &fields[i].1,
+                        path: self.path,
+                    });
+                    match read {
+                        Ok(v) => values[i] = Some(v),
+                        Err(e) => {
+                            self.cx.within(&format!(".{key}"));
+                            return Err(e);
+                        }
+                    }
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(fields.len());
+        for ((name, _), value) in fields.iter().zip(values) {
+            match value {
+                Some(v) => out.push(v),
+                None => {
+                    let path = format!("{}@", self.path);
+                    *self.cx.mismatch.borrow_mut() = Some(Mismatch {
+                        path,
+                        expected: format!("a table with a `{name}` field (`{}`)", self.ty),
+                        found: "a table without it".to_owned(),
+                        hint: format!("add `{name}`"),
+                    });
+                    return Err(de::Error::custom("a missing field"));
+                }
+            }
+        }
+        Ok(Value::Record(out.into()))
+    }
+}
+
+/// Converts one JSON value (from a collector or a record) to a value of type `ty`; the error
+/// says what was expected, where inside the value, and what was found.
+pub fn value_of(program: &Program, json: &serde_json::Value, ty: &Type) -> Result<Value, String> {
+    let cx = Cx {
+        program,
+        mismatch: RefCell::new(None),
+    };
+    let seed = TypedSeed {
+        cx: &cx,
+        ty,
+        path: "",
+    };
+    match seed.deserialize(json) {
+        Ok(v) => Ok(v),
+        Err(e) => Err(match cx.mismatch.into_inner() {
+            Some(m) => {
+                let place = m.path.trim_start_matches('@');
+                let at = if place.is_empty() {
+                    String::new()
+                } else {
+                    format!(" at `{place}`")
+                };
+                format!("expected {}{at}, found {}", m.expected, m.found)
+            }
+            None => e.to_string(),
+        }),
+    }
+}
