@@ -577,8 +577,11 @@ impl Evaluator<'_> {
     ) -> Verdict {
         let mut tally = Tally::default();
         for gate in gates {
+            // One scope for the gate: its locals' storage is reused requirement after
+            // requirement (every evaluation leaves it as it found it).
+            let mut scope = Scope::quiet(facts, gate.to);
             for req in &gate.requirements {
-                let result = self.truth(req.expr, &mut Scope::quiet(facts, gate.to));
+                let result = self.truth(req.expr, &mut scope);
                 tally.requirement(req.kind, result);
             }
         }

@@ -14,6 +14,7 @@ use phasev_compiler::typed::Builtin;
 use phasev_compiler::types::Type;
 use regex::Regex;
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
 use crate::facts::Facts;
 use crate::value::Value;
@@ -63,7 +64,9 @@ pub struct Evaluator<'p> {
 pub struct Scope<'f> {
     pub facts: &'f Facts,
     pub target: u32,
+    /// Every frame's locals, one after the other; the current frame starts at `base`.
     locals: Vec<Value>,
+    base: usize,
     depth: usize,
     /// Whether to record `reads` (explanations need them, verdicts do not).
     track: bool,
@@ -77,6 +80,7 @@ impl<'f> Scope<'f> {
             facts,
             target,
             locals: Vec::new(),
+            base: 0,
             depth: 0,
             track: true,
             reads: Vec::new(),
@@ -94,11 +98,12 @@ impl<'f> Scope<'f> {
     /// Starts a rule's body: its parameters are the first locals.
     pub(crate) fn locals_from(&mut self, values: Vec<Value>) {
         self.locals = values;
+        self.base = 0;
     }
 
     /// Binds local `index` (a quantifier's variable) to `value`.
     pub(crate) fn set_local(&mut self, index: u32, value: Value) {
-        let i = index as usize;
+        let i = self.base + index as usize;
         if self.locals.len() <= i {
             self.locals.resize(i + 1, Value::Bool(false));
         }
@@ -168,7 +173,7 @@ impl<'p> Evaluator<'p> {
             }
             NodeKind::Local(i) => scope
                 .locals
-                .get(*i as usize)
+                .get(scope.base + *i as usize)
                 .cloned()
                 .ok_or_else(|| Unknown::limit("a local is missing (damaged IR)")),
             NodeKind::Target => Ok(Value::Rung(scope.target)),
@@ -212,15 +217,20 @@ impl<'p> Evaluator<'p> {
                         "rules call each other more than {MAX_CALL_DEPTH} deep"
                     )));
                 }
+                // Arguments are evaluated in the caller's frame, then become the callee's
+                // first locals, after everything the caller holds.
                 let mut values = Vec::with_capacity(args.len());
                 for arg in args {
                     values.push(self.eval(*arg, scope)?);
                 }
-                let saved = std::mem::replace(&mut scope.locals, values);
+                let (caller, frame) = (scope.base, scope.locals.len());
+                scope.locals.extend(values);
+                scope.base = frame;
                 scope.depth += 1;
                 let out = self.eval(rule.body, scope);
                 scope.depth -= 1;
-                scope.locals = saved;
+                scope.locals.truncate(frame);
+                scope.base = caller;
                 out
             }
             NodeKind::List(items) => items
@@ -406,19 +416,38 @@ impl<'p> Evaluator<'p> {
                 Some(Err(u)) => Err(u),
                 _ => Err(Unknown::limit("`len` of the wrong type (damaged IR)")),
             },
-            Builtin::Min | Builtin::Max | Builtin::Sum => {
-                let items: Vec<Value> = match args {
-                    [one] => match self.eval(*one, scope)? {
-                        Value::List(items) => items.to_vec(),
-                        _ => return Err(Unknown::limit("a list was expected (damaged IR)")),
-                    },
-                    many => many
+            Builtin::Min | Builtin::Max | Builtin::Sum => match args {
+                [one] => {
+                    // `max(xs.field)`: over the records' fields, without building the list.
+                    let projected = match self.program.node(*one).map(|n| &n.kind) {
+                        Some(NodeKind::Project { base, index }) => Some((*base, *index)),
+                        _ => None,
+                    };
+                    let list = self.eval(projected.map_or(*one, |(base, _)| base), scope)?;
+                    let Value::List(items) = list else {
+                        return Err(Unknown::limit("a list was expected (damaged IR)"));
+                    };
+                    let mut refs: SmallVec<[&Value; 8]> = SmallVec::with_capacity(items.len());
+                    for item in items.iter() {
+                        refs.push(match (projected, item) {
+                            (None, v) => v,
+                            (Some((_, index)), Value::Record(fields)) => fields
+                                .get(index as usize)
+                                .ok_or_else(|| Unknown::limit("a record field is missing (damaged IR)"))?,
+                            _ => return Err(Unknown::limit("a field of a non-record (damaged IR)")),
+                        });
+                    }
+                    aggregate(builtin, &refs)
+                }
+                many => {
+                    let values = many
                         .iter()
                         .map(|a| self.eval(*a, scope))
-                        .collect::<Result<_, _>>()?,
-                };
-                aggregate(builtin, &items)
-            }
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let refs: SmallVec<[&Value; 8]> = values.iter().collect();
+                    aggregate(builtin, &refs)
+                }
+            },
         }
     }
 
@@ -492,7 +521,7 @@ fn order(l: &Value, r: &Value) -> Option<std::cmp::Ordering> {
     }
 }
 
-fn aggregate(builtin: Builtin, items: &[Value]) -> Outcome {
+fn aggregate(builtin: Builtin, items: &[&Value]) -> Outcome {
     if items.len() > MAX_LIST_LEN {
         return Err(Unknown::limit("a list too long to aggregate"));
     }
@@ -503,7 +532,7 @@ fn aggregate(builtin: Builtin, items: &[Value]) -> Outcome {
         if let Value::Int(_) = first {
             let mut total = 0i64;
             for item in items {
-                let Value::Int(n) = item else {
+                let Value::Int(n) = *item else {
                     return Err(Unknown::limit("`sum` of mixed types (damaged IR)"));
                 };
                 total = total
@@ -512,15 +541,15 @@ fn aggregate(builtin: Builtin, items: &[Value]) -> Outcome {
             }
             return Ok(Value::Int(total));
         }
-        let total: f64 = items.iter().filter_map(Value::number).sum();
-        return Ok(match first {
+        let total: f64 = items.iter().filter_map(|v| v.number()).sum();
+        return Ok(match *first {
             Value::Duration(_) => Value::Duration(total),
             Value::Percent(_) => Value::Percent(total),
             _ => Value::Float(total),
         });
     }
     let mut best: Option<&Value> = None;
-    for item in items {
+    for &item in items {
         let better = match best {
             None => true,
             Some(b) => match order(item, b) {
