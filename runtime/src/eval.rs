@@ -431,10 +431,14 @@ impl<'p> Evaluator<'p> {
                     for item in items.iter() {
                         refs.push(match (projected, item) {
                             (None, v) => v,
-                            (Some((_, index)), Value::Record(fields)) => fields
-                                .get(index as usize)
-                                .ok_or_else(|| Unknown::limit("a record field is missing (damaged IR)"))?,
-                            _ => return Err(Unknown::limit("a field of a non-record (damaged IR)")),
+                            (Some((_, index)), Value::Record(fields)) => {
+                                fields.get(index as usize).ok_or_else(|| {
+                                    Unknown::limit("a record field is missing (damaged IR)")
+                                })?
+                            }
+                            _ => {
+                                return Err(Unknown::limit("a field of a non-record (damaged IR)"));
+                            }
                         });
                     }
                     aggregate(builtin, &refs)

@@ -113,11 +113,10 @@ pub fn read<'de, D: Deserializer<'de>>(
         (Ok(()), _) => Ok(doc),
         (Err(_), Some(m)) => Err(ReadError::Mismatch(m)),
         (Err(e), None) => {
-            // serde_json adds the position to the message.
             let text = e.to_string();
-            Err(if text.starts_with(SHAPE_TOP) {
+            Err(if text.contains(&format!("expected {SHAPE_TOP}")) {
                 ReadError::Shape(SHAPE_TOP)
-            } else if text.starts_with(SHAPE_FEATURES) {
+            } else if text.contains(&format!("expected {SHAPE_FEATURES}")) {
                 ReadError::Shape(SHAPE_FEATURES)
             } else {
                 ReadError::Syntax(text)
@@ -126,8 +125,10 @@ pub fn read<'de, D: Deserializer<'de>>(
     }
 }
 
-pub(crate) const SHAPE_TOP: &str = "the top level is not a table";
-pub(crate) const SHAPE_FEATURES: &str = "`features` is not a table of tables";
+/// What the top level and the `features` table must be; serde names them in its "invalid
+/// type" errors, which is how those errors are told apart from syntax errors.
+pub(crate) const SHAPE_TOP: &str = "a table of fact namespaces at the top level";
+pub(crate) const SHAPE_FEATURES: &str = "a `features` table of feature tables";
 
 struct RootVisitor<'a, 'p> {
     cx: &'a Cx<'p>,
@@ -139,7 +140,7 @@ impl<'de> Visitor<'de> for RootVisitor<'_, '_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a table of fact namespaces")
+        f.write_str(SHAPE_TOP)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
@@ -155,34 +156,6 @@ impl<'de> Visitor<'de> for RootVisitor<'_, '_> {
             }
         }
         Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        Err(de::Error::custom(SHAPE_TOP))
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Err(E::custom(SHAPE_TOP))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Err(E::custom(SHAPE_TOP))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Err(E::custom(SHAPE_TOP))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Err(E::custom(SHAPE_TOP))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Err(E::custom(SHAPE_TOP))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Err(E::custom(SHAPE_TOP))
     }
 }
 
@@ -236,7 +209,7 @@ impl<'de> Visitor<'de> for FeaturesSeed<'_, '_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a table of features")
+        f.write_str(SHAPE_FEATURES)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
@@ -249,30 +222,6 @@ impl<'de> Visitor<'de> for FeaturesSeed<'_, '_> {
             })?;
         }
         Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        Err(de::Error::custom(SHAPE_FEATURES))
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Err(E::custom(SHAPE_FEATURES))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Err(E::custom(SHAPE_FEATURES))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Err(E::custom(SHAPE_FEATURES))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Err(E::custom(SHAPE_FEATURES))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Err(E::custom(SHAPE_FEATURES))
     }
 }
 
@@ -295,7 +244,7 @@ impl<'de> Visitor<'de> for FeatureSeed<'_, '_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a feature's table of facts")
+        f.write_str(SHAPE_FEATURES)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
@@ -303,34 +252,6 @@ impl<'de> Visitor<'de> for FeatureSeed<'_, '_> {
             read_entry(&mut map, &key, self.cx, self.trie, self.out)?;
         }
         Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        Err(de::Error::custom(SHAPE_FEATURES))
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Err(E::custom(SHAPE_FEATURES))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Err(E::custom(SHAPE_FEATURES))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Err(E::custom(SHAPE_FEATURES))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Err(E::custom(SHAPE_FEATURES))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Err(E::custom(SHAPE_FEATURES))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Err(E::custom(SHAPE_FEATURES))
     }
 }
 
