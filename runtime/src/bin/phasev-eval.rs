@@ -48,7 +48,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Decide one feature's promotion to a rung (every gate up to it).
+    /// Decide a feature's promotion to a rung (every gate up to it), or with --all every
+    /// feature's to its next rung.
     Gate {
         #[command(flatten)]
         inputs: Inputs,
@@ -458,7 +459,7 @@ fn readiness(inputs: &Loaded) -> Result<String, Stop> {
         }
     }
     let critical = deps::critical_path(&graph, top_rung(program));
-    let project_wide = evaluator.escalations(&inputs.shared_facts()?, top_rung(program));
+    let project_wide = evaluator.escalations(&inputs.shared_facts(), top_rung(program));
     Ok(report::readiness(
         program,
         &today(),
@@ -641,10 +642,10 @@ impl Loaded {
     }
 
     /// The facts every feature shares: the facts documents' keys outside `features`.
-    fn shared_facts(&self) -> Result<Facts, Stop> {
+    fn shared_facts(&self) -> Facts {
         let mut facts = Facts::missing(&self.program);
         apply_documents(&self.docs, "", &mut facts);
-        Ok(facts)
+        facts
     }
 
     /// One feature's facts: the collectors' (with a project), then the facts documents.
