@@ -181,17 +181,7 @@ impl<'p> Evaluator<'p> {
                 Value::Record(fields) => field(&fields, *index),
                 _ => Err(Unknown::limit("a field of a non-record (damaged IR)")),
             },
-            NodeKind::Project { base, index } => match self.eval(*base, scope)? {
-                Value::List(items) => items
-                    .iter()
-                    .map(|item| match item {
-                        Value::Record(fields) => field(fields, *index),
-                        _ => Err(Unknown::limit("a field of a non-record (damaged IR)")),
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(|v| Value::List(v.into())),
-                _ => Err(Unknown::limit("a projection of a non-list (damaged IR)")),
-            },
+            NodeKind::Project { base, index } => self.project(*base, *index, scope),
             NodeKind::Unary { op, operand } => {
                 let v = self.eval(*operand, scope)?;
                 match (op, v) {
@@ -208,31 +198,7 @@ impl<'p> Evaluator<'p> {
             }
             NodeKind::Binary { op, lhs, rhs } => self.binary(*op, *lhs, *rhs, node.ty, scope),
             NodeKind::Call { builtin, args } => self.call(*builtin, args, scope),
-            NodeKind::Rule { rule, args } => {
-                let Some(rule) = self.program.rules.get(*rule as usize) else {
-                    return Err(Unknown::limit("a rule is missing (damaged IR)"));
-                };
-                if scope.depth >= MAX_CALL_DEPTH {
-                    return Err(Unknown::limit(format!(
-                        "rules call each other more than {MAX_CALL_DEPTH} deep"
-                    )));
-                }
-                // Arguments are evaluated in the caller's frame, then become the callee's
-                // first locals, after everything the caller holds.
-                let mut values = Vec::with_capacity(args.len());
-                for arg in args {
-                    values.push(self.eval(*arg, scope)?);
-                }
-                let (caller, frame) = (scope.base, scope.locals.len());
-                scope.locals.extend(values);
-                scope.base = frame;
-                scope.depth += 1;
-                let out = self.eval(rule.body, scope);
-                scope.depth -= 1;
-                scope.locals.truncate(frame);
-                scope.base = caller;
-                out
-            }
+            NodeKind::Rule { rule, args } => self.rule_call(*rule, args, scope),
             NodeKind::List(items) => items
                 .iter()
                 .map(|item| self.eval(*item, scope))
@@ -280,6 +246,50 @@ impl<'p> Evaluator<'p> {
             Some(u) => Err(u),
             None => Ok(out),
         }
+    }
+
+    // The rarer node kinds live in their own functions, which keeps `eval`'s frame small: it
+    // recurses for every node.
+    #[inline(never)]
+    fn project(&self, base: NodeId, index: u32, scope: &mut Scope<'_>) -> Outcome {
+        match self.eval(base, scope)? {
+            Value::List(items) => items
+                .iter()
+                .map(|item| match item {
+                    Value::Record(fields) => field(fields, index),
+                    _ => Err(Unknown::limit("a field of a non-record (damaged IR)")),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(|v| Value::List(v.into())),
+            _ => Err(Unknown::limit("a projection of a non-list (damaged IR)")),
+        }
+    }
+
+    #[inline(never)]
+    fn rule_call(&self, rule: u32, args: &[NodeId], scope: &mut Scope<'_>) -> Outcome {
+        let Some(rule) = self.program.rules.get(rule as usize) else {
+            return Err(Unknown::limit("a rule is missing (damaged IR)"));
+        };
+        if scope.depth >= MAX_CALL_DEPTH {
+            return Err(Unknown::limit(format!(
+                "rules call each other more than {MAX_CALL_DEPTH} deep"
+            )));
+        }
+        // Arguments are evaluated in the caller's frame, then become the callee's first
+        // locals, after everything the caller holds.
+        let mut values = Vec::with_capacity(args.len());
+        for arg in args {
+            values.push(self.eval(*arg, scope)?);
+        }
+        let (caller, frame) = (scope.base, scope.locals.len());
+        scope.locals.extend(values);
+        scope.base = frame;
+        scope.depth += 1;
+        let out = self.eval(rule.body, scope);
+        scope.depth -= 1;
+        scope.locals.truncate(frame);
+        scope.base = caller;
+        out
     }
 
     fn binary(
