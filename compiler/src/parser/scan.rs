@@ -8,21 +8,27 @@
 
 use super::MAX_NESTING;
 
-/// Keywords that start a top-level declaration.
-const DECLARATIONS: &[&[u8]] = &[
-    b"policy",
-    b"import",
-    b"ladder",
-    b"fact",
-    b"rule",
-    b"check",
-    b"gate",
-    b"escalate",
-    b"checklist",
-];
+/// A keyword that starts a top-level declaration (a `match`, which checks the length first:
+/// this runs for every word of the file).
+fn is_declaration(word: &[u8]) -> bool {
+    matches!(
+        word,
+        b"policy"
+            | b"import"
+            | b"ladder"
+            | b"fact"
+            | b"rule"
+            | b"check"
+            | b"gate"
+            | b"escalate"
+            | b"checklist"
+    )
+}
 
-/// Keywords whose construct nests an expression without brackets (`if a then b else if …`).
-const NESTING_WORDS: &[&[u8]] = &[b"if", b"all", b"any", b"none", b"count"];
+/// A keyword whose construct nests an expression without brackets (`if a then b else if …`).
+fn is_nesting_word(word: &[u8]) -> bool {
+    matches!(word, b"if" | b"all" | b"any" | b"none" | b"count")
+}
 
 /// More bracket-free nesting words than this in one declaration is refused: it only makes
 /// sense as an attack on the parser's stack.
@@ -102,10 +108,7 @@ pub(super) fn declarations(text: &str) -> Result<Vec<Decl>, Refusal> {
                     i += 1;
                 }
                 let word = &bytes[start..i];
-                if open.is_empty()
-                    && start > 0
-                    && last_significant != b'.'
-                    && DECLARATIONS.contains(&word)
+                if open.is_empty() && start > 0 && last_significant != b'.' && is_declaration(word)
                 {
                     current.levels = deepest + words;
                     decls.push(current);
@@ -113,7 +116,7 @@ pub(super) fn declarations(text: &str) -> Result<Vec<Decl>, Refusal> {
                     deepest = 0;
                     words = 0;
                 }
-                if NESTING_WORDS.contains(&word) {
+                if is_nesting_word(word) {
                     words += 1;
                     if words > MAX_NESTING_WORDS {
                         return Err(Refusal::TooManyNestingWords(start));
