@@ -92,7 +92,8 @@ fn git(dir: &Path, args: &[&str]) -> Result<Output, ChangeError> {
         .args(args)
         .output()
         .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound if dir.is_dir() => ChangeError::NoGit {
+            // `-C` is an argument: only a missing git makes the spawn itself not find a file.
+            std::io::ErrorKind::NotFound => ChangeError::NoGit {
                 reason: e.to_string(),
             },
             _ => ChangeError::Git {
