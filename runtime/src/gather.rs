@@ -614,20 +614,21 @@ fn from_change(project: &Project, feature: &str) -> Vec<Found> {
         Ok(paths) => paths,
         Err(e) => return all_absent(&CHANGE_PATHS, &Absent::Error(e.to_string()), &source),
     };
-    let mine: Vec<&String> = changed
-        .iter()
+    let mine: Vec<String> = changed
+        .into_iter()
         .filter(|p| scope.is_empty() || scope.matches(p))
         .collect();
+    let report = change::classify(&mine, &security, &contract);
     vec![
-        Found::value("change.paths", json!(mine), &source),
+        Found::value("change.paths", json!(report.paths), &source),
         Found::value(
             "change.security_sensitive",
-            json!(mine.iter().any(|p| security.matches(p))),
+            json!(report.security_sensitive),
             &source,
         ),
         Found::value(
             "change.contract_altering",
-            json!(mine.iter().any(|p| contract.matches(p))),
+            json!(report.contract_altering),
             &source,
         ),
     ]

@@ -3,8 +3,11 @@
 //! Accepted shapes: `az vm list-usage -o json`
 //! (`[{"name": {"value", "localizedValue"}, "currentValue", "limit"}]`), `gcloud compute regions
 //! describe … --format=json` (`{"quotas": [{"metric", "usage", "limit"}]}`), and a plain
-//! `[{"name", "used", "limit"}]`. The fact `cloud.quota` is the tightest quota: the highest
-//! share of its limit in use.
+//! `[{"name", "used", "limit"}]`; also `gcloud compute regions list --format=json`, a list of
+//! regions each with its `quotas`, whose names become `<region>/<metric>`. Numbers may be JSON
+//! numbers or numeric strings (az prints strings); a value that is not a finite number is an
+//! error. The fact `cloud.quota` is the tightest quota: the highest share of its limit in use,
+//! where any use of a zero limit is full.
 
 use serde_json::Value as Json;
 
@@ -43,7 +46,7 @@ pub enum CloudError {
     Shape(String),
 }
 
-/// Every quota in a listing.
+/// Every quota in a listing, in its order.
 pub fn parse_quota(text: &str) -> Result<Vec<Quota>, CloudError> {
     let json: Json = serde_json::from_str(text).map_err(|e| CloudError::Syntax(e.to_string()))?;
     let items = match &json {
@@ -58,45 +61,78 @@ pub fn parse_quota(text: &str) -> Result<Vec<Quota>, CloudError> {
         },
         _ => return Err(CloudError::Shape("neither a list nor an object".to_owned())),
     };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            quota(item)
-                .ok_or_else(|| CloudError::Shape(format!("item {i} has no name, use and limit")))
-        })
-        .collect()
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match item.get("quotas") {
+            // A region of `gcloud compute regions list`.
+            Some(Json::Array(quotas)) => {
+                let region = item.get("name").and_then(Json::as_str).ok_or_else(|| {
+                    CloudError::Shape(format!("region {i} has quotas but no `name`"))
+                })?;
+                for (j, q) in quotas.iter().enumerate() {
+                    let mut q = quota(q)
+                        .map_err(|why| CloudError::Shape(format!("{region} quota {j}: {why}")))?;
+                    q.name = format!("{region}/{}", q.name);
+                    out.push(q);
+                }
+            }
+            _ => {
+                out.push(quota(item).map_err(|why| CloudError::Shape(format!("item {i}: {why}")))?)
+            }
+        }
+    }
+    Ok(out)
 }
 
-fn number(v: Option<&Json>) -> Option<f64> {
-    match v? {
-        Json::Number(n) => n.as_f64(),
+/// A finite number, from a JSON number or a numeric string; `Ok(None)` when absent.
+fn number(item: &Json, key: &str) -> Result<Option<f64>, String> {
+    let n = match item.get(key) {
+        None | Some(Json::Null) => return Ok(None),
+        Some(Json::Number(n)) => n.as_f64(),
         // az prints some values as strings.
-        Json::String(s) => s.trim().parse().ok(),
-        _ => None,
+        Some(Json::String(s)) => s.trim().parse::<f64>().ok(),
+        Some(_) => None,
+    };
+    match n {
+        Some(n) if n.is_finite() => Ok(Some(n)),
+        _ => Err(format!("`{key}` is not a finite number")),
     }
 }
 
-fn quota(item: &Json) -> Option<Quota> {
-    let name = match item.get("name") {
-        Some(Json::String(s)) => s.clone(),
-        Some(Json::Object(n)) => n
-            .get("value")
-            .or_else(|| n.get("localizedValue"))?
-            .as_str()?
-            .to_owned(),
-        _ => item.get("metric")?.as_str()?.to_owned(),
-    };
-    let used = number(item.get("used"))
-        .or_else(|| number(item.get("currentValue")))
-        .or_else(|| number(item.get("usage")))?;
-    let limit = number(item.get("limit"))?;
-    Some(Quota { name, used, limit })
+fn first_number(item: &Json, keys: &[&str]) -> Result<f64, String> {
+    for key in keys {
+        if let Some(n) = number(item, key)? {
+            return Ok(n);
+        }
+    }
+    let names: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+    Err(format!("no {}", names.join(" or ")))
 }
 
-/// The quota closest to (or furthest past) its limit.
+fn quota(item: &Json) -> Result<Quota, String> {
+    if !item.is_object() {
+        return Err("not an object".to_owned());
+    }
+    let name = match item.get("name") {
+        Some(Json::String(s)) => Some(s.clone()),
+        Some(Json::Object(n)) => n
+            .get("value")
+            .or_else(|| n.get("localizedValue"))
+            .and_then(Json::as_str)
+            .map(str::to_owned),
+        _ => item.get("metric").and_then(Json::as_str).map(str::to_owned),
+    };
+    let name = name.ok_or("no `name` or `metric`")?;
+    let used = first_number(item, &["used", "currentValue", "usage"])?;
+    let limit = first_number(item, &["limit"])?;
+    Ok(Quota { name, used, limit })
+}
+
+/// The quota closest to (or furthest past) its limit; of equals, the first listed.
 pub fn tightest(quotas: &[Quota]) -> Option<&Quota> {
-    quotas.iter().max_by(|a, b| a.share().total_cmp(&b.share()))
+    quotas
+        .iter()
+        .reduce(|best, q| if q.share() > best.share() { q } else { best })
 }
 
 #[cfg(test)]
@@ -129,6 +165,10 @@ mod tests {
         assert!(matches!(
             parse_quota("[{\"name\": \"x\"}]"),
             Err(CloudError::Shape(_))
+        ));
+        assert!(matches!(
+            parse_quota(r#"[{"name": "x", "used": "NaN", "limit": 1}]"#),
+            Err(CloudError::Shape(m)) if m == "item 0: `used` is not a finite number"
         ));
     }
 }
