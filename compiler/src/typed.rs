@@ -77,6 +77,8 @@ pub struct Check {
     pub config: Vec<(String, Const)>,
     /// The outputs policies may read as `<check>.<output>`.
     pub outputs: Vec<(String, Type)>,
+    /// The facts its plugin is given.
+    pub reads: Vec<FactId>,
     pub span: Span,
 }
 

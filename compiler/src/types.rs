@@ -54,6 +54,25 @@ impl Type {
         }
     }
 
+    /// Reads a type written in the policy language (`int`, `list<{file: string}>`), as plugin
+    /// descriptions give them.
+    pub fn parse(text: &str) -> Result<Type, String> {
+        let bad = || {
+            format!(
+                "`{text}` is not a type (bool, int, float, string, duration, percent, rung, date, list<T> or {{name: T, …}})"
+            )
+        };
+        let module = crate::parser::parse(crate::ast::FileId(u32::MAX), &format!("fact t: {text}"))
+            .map_err(|_| bad())?;
+        match module.items.as_slice() {
+            [item] => match &item.kind {
+                crate::ast::ItemKind::Fact(decl) => Ok(Type::from_ast(&decl.ty)),
+                _ => Err(bad()),
+            },
+            _ => Err(bad()),
+        }
+    }
+
     pub fn is_numeric(&self) -> bool {
         matches!(self, Type::Int | Type::Float)
     }

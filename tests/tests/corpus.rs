@@ -3,7 +3,9 @@
 //! diagnostics of its `.stderr`. A directory holding `main.phasev` is one multi-file case.
 //!
 //! `PHASEV_BLESS=1 cargo test -p phasev-tests --test corpus` rewrites the `.stderr` files.
-//! A `.stderr` without its case fails the run, so snapshots cannot go stale.
+//! A `.stderr` without its case fails the run, so snapshots cannot go stale. A case may describe
+//! the plugins its checks use in `<case>.plugins.json` beside it (a list of descriptions as
+//! `phasev-eval plugin inspect --format json` prints them).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fs;
@@ -53,8 +55,23 @@ fn cases(dir: &Path) -> (Vec<Case>, Vec<PathBuf>) {
     (cases, snapshots)
 }
 
+/// The options of a case: the plugin descriptions of its `.plugins.json`, if it has one.
+fn options(root: &Path) -> Options {
+    let mut options = Options::default();
+    let file = root.with_extension("plugins.json");
+    if let Ok(text) = fs::read_to_string(&file) {
+        let list: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        for d in list {
+            let (name, schema) =
+                phasev_compiler::check::PluginSchema::from_json(&d.to_string()).unwrap();
+            options.plugins.insert(name, schema);
+        }
+    }
+    options
+}
+
 fn render(root: &Path) -> (String, bool) {
-    let compilation = compile_path(root, &Options::default());
+    let compilation = compile_path(root, &options(root));
     let rendered = diag::render_plain(&compilation.rendered_diagnostics(), false);
     (rendered, compilation.program.is_some())
 }
@@ -148,7 +165,7 @@ fn the_corpus_is_large_enough() {
     // Every error code that a policy can trigger is exercised by some invalid case.
     let mut seen = std::collections::BTreeSet::new();
     for case in invalid.iter().chain(&valid) {
-        for d in compile_path(&case.root, &Options::default())
+        for d in compile_path(&case.root, &options(&case.root))
             .diagnostics
             .iter()
         {

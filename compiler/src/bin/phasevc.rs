@@ -69,6 +69,25 @@ struct ReportArgs {
     /// Treat warnings as failures (exit 1).
     #[arg(long)]
     deny_warnings: bool,
+    /// A plugin's description (`phasev-eval plugin inspect FILE --format json`), so checks of
+    /// that plugin are checked against it: configuration, reads and outputs. Repeatable.
+    #[arg(long = "plugin", value_name = "DESCRIPTION.json")]
+    plugins: Vec<PathBuf>,
+}
+
+impl ReportArgs {
+    /// The compiler options the `--plugin` descriptions give; an unreadable one is a message.
+    fn options(&self) -> Result<Options, String> {
+        let mut options = Options::default();
+        for file in &self.plugins {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let (name, schema) = phasev_compiler::check::PluginSchema::from_json(&text)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            options.plugins.insert(name, schema);
+        }
+        Ok(options)
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -113,11 +132,23 @@ fn report(compilation: &Compilation, args: &ReportArgs) -> u8 {
     exit_for(compilation, args)
 }
 
+/// The options of `args`, or exit 2 after saying why they cannot be had.
+fn options(args: &ReportArgs) -> Result<Options, u8> {
+    args.options().map_err(|e| {
+        eprintln!("error: {e}");
+        2
+    })
+}
+
 fn check(files: &[PathBuf], args: &ReportArgs) -> u8 {
+    let options = match options(args) {
+        Ok(options) => options,
+        Err(code) => return code,
+    };
     let mut worst = 0;
     let mut all = Vec::new();
     for file in files {
-        let compilation = compile_path(file, &Options::default());
+        let compilation = compile_path(file, &options);
         match args.format {
             // One JSON array for the whole run.
             Format::Json => {
@@ -173,7 +204,11 @@ fn exit_for(compilation: &Compilation, args: &ReportArgs) -> u8 {
 }
 
 fn compile(file: &Path, output: &Path, emit: Emit, args: &ReportArgs) -> u8 {
-    let compilation = compile_path(file, &Options::default());
+    let options = match options(args) {
+        Ok(options) => options,
+        Err(code) => return code,
+    };
+    let compilation = compile_path(file, &options);
     let code = report(&compilation, args);
     let Some(program) = compilation.program.as_ref().filter(|_| code == 0) else {
         return code.max(1);

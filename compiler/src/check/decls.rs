@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
-use super::{CheckSlot, Checker, RuleSlot, RuleState};
+use super::{CheckSlot, Checker, ConfigField, RuleSlot, RuleState};
 use crate::ast::{self, ItemKind, Span, StrLit};
-use crate::diag::{Code, Diagnostic};
-use crate::schema;
-use crate::typed::{self, Builtin};
+use crate::diag::{Code, Diagnostic, did_you_mean};
+use crate::schema::{self, Schema};
+use crate::typed::{self, Builtin, FactOrigin};
 use crate::types::{Const, Type};
 
 impl<'a> Checker<'a> {
@@ -256,12 +256,13 @@ impl<'a> Checker<'a> {
             }
         }
         let mut outputs = schema::check_outputs();
-        if let Some(extra) = self.options.plugin_outputs.get(&plugin) {
-            for (out, ty) in extra {
+        if let Some(described) = self.options.plugins.get(&plugin) {
+            for (out, ty) in &described.outputs {
                 if !outputs.iter().any(|(n, _)| n == out) {
                     outputs.push((out.clone(), ty.clone()));
                 }
             }
+            self.check_config(decl, &plugin, &described.config, &config);
         }
         self.check_index.insert(name.clone(), self.checks.len());
         self.checks.push(CheckSlot {
@@ -269,8 +270,131 @@ impl<'a> Checker<'a> {
             plugin,
             config,
             outputs,
+            reads: Vec::new(),
             span,
         });
+    }
+
+    /// Checks a check's configuration against the keys its plugin describes: no unknown key,
+    /// every required key, each value of its key's type.
+    fn check_config(
+        &mut self,
+        decl: &ast::CheckDecl,
+        plugin: &str,
+        fields: &[ConfigField],
+        config: &[(String, Const)],
+    ) {
+        for item in &decl.config {
+            let key = &item.key.name;
+            let Some(field) = fields.iter().find(|f| f.name == *key) else {
+                let help = match did_you_mean(key, fields.iter().map(|f| f.name.as_str())) {
+                    Some(near) => near,
+                    None if fields.is_empty() => {
+                        format!("plugin `{plugin}` takes no configuration")
+                    }
+                    None => format!(
+                        "plugin `{plugin}` takes {}",
+                        fields
+                            .iter()
+                            .map(|f| format!("`{}`", f.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::PluginConfig,
+                        item.key.span,
+                        format!("plugin `{plugin}` has no configuration key `{key}`"),
+                    )
+                    .label("unknown key")
+                    .help(help),
+                );
+                continue;
+            };
+            let Some((_, value)) = config.iter().find(|(k, _)| k == key) else {
+                continue;
+            };
+            if !fits(value, &field.ty) {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::PluginConfig,
+                        item.value.span,
+                        format!("`{key}` of plugin `{plugin}` must be {}", a(&field.ty)),
+                    )
+                    .label(match value.ty() {
+                        Some(ty) => format!("this is {}", a(&ty)),
+                        None => "not of that type".to_owned(),
+                    })
+                    .help(format!("write {} here", a(&field.ty))),
+                );
+            }
+        }
+        for field in fields.iter().filter(|f| f.required) {
+            if !decl.config.iter().any(|i| i.key.name == field.name) {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::PluginConfig,
+                        decl.name.span,
+                        format!(
+                            "check `{}` does not set `{}`, which plugin `{plugin}` requires",
+                            decl.name.name, field.name
+                        ),
+                    )
+                    .label("configured here")
+                    .help(format!(
+                        "add `{}: …` ({}) to its configuration",
+                        field.name,
+                        a(&field.ty)
+                    )),
+                );
+            }
+        }
+    }
+
+    /// Resolves the facts each described plugin reads; a path the schema does not know is an
+    /// error at the check (the plugin would be given nothing for it).
+    pub(super) fn check_plugin_reads(&mut self) {
+        for i in 0..self.checks.len() {
+            let Some(described) = self.options.plugins.get(&self.checks[i].plugin) else {
+                continue;
+            };
+            let mut reads = Vec::with_capacity(described.reads.len());
+            for path in &described.reads {
+                let Some(ty) = self.schema.get(path).cloned() else {
+                    let check = &self.checks[i];
+                    let known = self.schema.paths();
+                    let help = match did_you_mean(path, known) {
+                        Some(near) => {
+                            format!("{near} A plugin's description must name facts exactly")
+                        }
+                        None => format!(
+                            "declare it (`fact {path}: …`) or use a plugin version that reads known facts"
+                        ),
+                    };
+                    self.diags.push(
+                        Diagnostic::new(
+                            Code::PluginRead,
+                            check.span,
+                            format!(
+                                "plugin `{}` reads `{path}`, which is not a known fact",
+                                check.plugin
+                            ),
+                        )
+                        .label("this check's plugin")
+                        .help(help),
+                    );
+                    continue;
+                };
+                let origin = if Schema::builtin().contains(path) {
+                    FactOrigin::Builtin
+                } else {
+                    FactOrigin::Declared
+                };
+                reads.push(self.intern_fact(path, &ty, origin));
+            }
+            self.checks[i].reads = reads;
+        }
     }
 
     /// A literal value for a plugin's configuration.
@@ -360,4 +484,24 @@ impl<'a> Checker<'a> {
             )),
         );
     }
+}
+
+/// Whether a configuration constant is a value of `ty` (an integer is also a float).
+fn fits(value: &Const, ty: &Type) -> bool {
+    match (value, ty) {
+        (Const::List(items), Type::List(elem)) => items.iter().all(|i| fits(i, elem)),
+        (Const::Int(_), Type::Float) => true,
+        (value, ty) => value.ty().as_ref() == Some(ty),
+    }
+}
+
+/// A type with its indefinite article: `an int`, `a string`, `a list<int>`.
+fn a(ty: &Type) -> String {
+    let text = ty.to_string();
+    let article = if text.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {text}")
 }

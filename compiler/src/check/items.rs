@@ -117,8 +117,28 @@ impl Checker<'_> {
             return;
         }
         if let Some(&first) = seen.get(&(from, to)) {
-            let name = format!("{} -> {}", gate.from.name, gate.to.name);
-            self.duplicate("gate", &name, gate.from.span.to(gate.to.span), first);
+            let here = gate.from.span.to(gate.to.span);
+            if first.file == here.file {
+                let name = format!("{} -> {}", gate.from.name, gate.to.name);
+                self.duplicate("gate", &name, here, first);
+                return;
+            }
+            // A policy extends a gate of a file it imports (or is imported by): the
+            // requirements of both are the gate's.
+            let Some(index) = self.gates.iter().position(|g| g.from == from && g.to == to) else {
+                return;
+            };
+            for req in requirements {
+                let taken = self.gates[index]
+                    .requirements
+                    .iter()
+                    .find(|r| r.name == req.name)
+                    .map(|r| r.span);
+                match taken {
+                    Some(first) => self.duplicate("requirement", &req.name, req.span, first),
+                    None => self.gates[index].requirements.push(req),
+                }
+            }
             return;
         }
         seen.insert((from, to), gate.from.span.to(gate.to.span));

@@ -20,12 +20,99 @@ use crate::schema::Schema;
 use crate::typed::{self, FactId, FactOrigin, RuleId};
 use crate::types::Type;
 
-/// What the checker knows beyond the source: the outputs plugins describe.
+/// What the checker knows beyond the source: what plugins describe of themselves.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Plugin name → the typed outputs its description declares, on top of the outputs every
-    /// check has (`passed`, `findings`).
-    pub plugin_outputs: BTreeMap<String, Vec<(String, Type)>>,
+    /// Plugin name → its description. A check of a plugin not described here has only the
+    /// outputs every check has (`passed`, `findings`) and its configuration is not checked.
+    pub plugins: BTreeMap<String, PluginSchema>,
+}
+
+/// The part of a plugin's description the compiler checks a policy against.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PluginSchema {
+    /// Typed outputs, on top of the outputs every check has.
+    pub outputs: Vec<(String, Type)>,
+    /// Fact paths the plugin is given; each must be in the policy's schema.
+    pub reads: Vec<String>,
+    pub config: Vec<ConfigField>,
+}
+
+impl PluginSchema {
+    /// A schema from a description's parts, types written in the policy language.
+    pub fn from_parts<'t>(
+        reads: Vec<String>,
+        outputs: impl IntoIterator<Item = (&'t str, &'t str)>,
+        config: impl IntoIterator<Item = (&'t str, &'t str, bool)>,
+    ) -> Result<PluginSchema, String> {
+        let ty = |what: &str, name: &str, text: &str| {
+            Type::parse(text).map_err(|e| format!("{what} `{name}`: {e}"))
+        };
+        Ok(PluginSchema {
+            outputs: outputs
+                .into_iter()
+                .map(|(name, text)| Ok((name.to_owned(), ty("output", name, text)?)))
+                .collect::<Result<_, String>>()?,
+            reads,
+            config: config
+                .into_iter()
+                .map(|(name, text, required)| {
+                    Ok(ConfigField {
+                        name: name.to_owned(),
+                        ty: ty("configuration key", name, text)?,
+                        required,
+                    })
+                })
+                .collect::<Result<_, String>>()?,
+        })
+    }
+
+    /// A plugin's name and schema from its description as `phasev-eval plugin inspect
+    /// --format json` prints it (the whole output, or its `description` object).
+    pub fn from_json(text: &str) -> Result<(String, PluginSchema), String> {
+        #[derive(serde::Deserialize)]
+        struct Inspected {
+            description: Described,
+        }
+        #[derive(serde::Deserialize)]
+        struct Described {
+            name: String,
+            #[serde(default)]
+            reads: Vec<String>,
+            #[serde(default)]
+            outputs: Vec<Field>,
+            #[serde(default)]
+            config: Vec<Field>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Field {
+            name: String,
+            #[serde(rename = "type")]
+            ty: String,
+            #[serde(default)]
+            required: bool,
+        }
+        let d = serde_json::from_str::<Inspected>(text)
+            .map(|i| i.description)
+            .or_else(|_| serde_json::from_str::<Described>(text))
+            .map_err(|e| format!("not a plugin description: {e}"))?;
+        let schema = PluginSchema::from_parts(
+            d.reads,
+            d.outputs.iter().map(|o| (o.name.as_str(), o.ty.as_str())),
+            d.config
+                .iter()
+                .map(|c| (c.name.as_str(), c.ty.as_str(), c.required)),
+        )?;
+        Ok((d.name, schema))
+    }
+}
+
+/// One key of a plugin's configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigField {
+    pub name: String,
+    pub ty: Type,
+    pub required: bool,
 }
 
 /// Checks the modules of one policy (root first). Returns the typed program when there are
@@ -37,6 +124,7 @@ pub fn check(
 ) -> Option<typed::Program> {
     let mut cx = Checker::new(options);
     cx.collect(modules);
+    cx.check_plugin_reads();
     cx.check_rules();
     cx.check_items(modules);
     let errors = cx.diags.has_errors();
@@ -68,6 +156,8 @@ struct CheckSlot {
     plugin: String,
     config: Vec<(String, crate::types::Const)>,
     outputs: Vec<(String, Type)>,
+    /// The facts the plugin is given, once resolved.
+    reads: Vec<FactId>,
     span: Span,
 }
 
@@ -175,6 +265,7 @@ impl<'a> Checker<'a> {
                     plugin: c.plugin,
                     config: c.config,
                     outputs: c.outputs,
+                    reads: c.reads,
                     span: c.span,
                 })
                 .collect(),

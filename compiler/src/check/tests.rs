@@ -98,3 +98,102 @@ fn escalations_are_complete() {
         [Code::Escalation, Code::Escalation, Code::Escalation]
     );
 }
+
+#[test]
+fn described_plugins_check_configuration_reads_and_outputs() {
+    let schema = PluginSchema {
+        outputs: vec![("min_version".to_owned(), Type::String)],
+        reads: vec!["helm.chart.exists".to_owned()],
+        config: vec![
+            ConfigField {
+                name: "level".to_owned(),
+                ty: Type::String,
+                required: true,
+            },
+            ConfigField {
+                name: "limit".to_owned(),
+                ty: Type::Float,
+                required: false,
+            },
+        ],
+    };
+    let options = Options {
+        plugins: [("tls".to_owned(), schema.clone())].into(),
+    };
+    let run = |body: &str, options: &Options| {
+        let fs = MemoryFs::new().with("p.phasev", format!("{PRELUDE}{body}"));
+        let mut diags = Diagnostics::default();
+        let loaded = load(Path::new("p.phasev"), &fs, &mut diags);
+        let program = check(&loaded.modules, options, &mut diags);
+        let msgs: Vec<String> = diags
+            .sorted()
+            .iter()
+            .map(|d| d.message().to_owned())
+            .collect();
+        (program, msgs)
+    };
+    let good = "check t = plugin \"tls\" { level: \"strict\", limit: 3 }\n\
+                gate a -> b { require \"tls\": t.passed and t.min_version == \"1.3\" }\n";
+    let (program, msgs) = run(good, &options);
+    assert!(msgs.is_empty(), "{msgs:?}");
+    let program = program.unwrap();
+    let read = program.checks[0].reads[0];
+    assert_eq!(program.facts[read].path, "helm.chart.exists");
+
+    let (_, msgs) = run(
+        "check t = plugin \"tls\" { levle: \"strict\" }\n\
+         gate a -> b { require \"tls\": t.pased }\n",
+        &options,
+    );
+    assert_eq!(
+        msgs,
+        [
+            "check `t` does not set `level`, which plugin `tls` requires",
+            "plugin `tls` has no configuration key `levle`",
+            "check `t` has no output `pased`",
+        ]
+    );
+    let (_, msgs) = run(
+        "check t = plugin \"tls\" { level: 3, limit: \"x\" }\ngate a -> b { require \"tls\": t.passed }\n",
+        &options,
+    );
+    assert_eq!(
+        msgs,
+        [
+            "`level` of plugin `tls` must be a string",
+            "`limit` of plugin `tls` must be a float"
+        ]
+    );
+    let unknown_read = Options {
+        plugins: [(
+            "tls".to_owned(),
+            PluginSchema {
+                reads: vec!["helm.chart.exist".to_owned()],
+                ..schema
+            },
+        )]
+        .into(),
+    };
+    let (_, msgs) = run(
+        "check t = plugin \"tls\" { level: \"x\" }\ngate a -> b { require \"tls\": t.passed }\n",
+        &unknown_read,
+    );
+    assert_eq!(
+        msgs,
+        ["plugin `tls` reads `helm.chart.exist`, which is not a known fact"]
+    );
+}
+
+#[test]
+fn plugin_types_parse_from_their_text() {
+    assert_eq!(Type::parse("int"), Ok(Type::Int));
+    assert_eq!(
+        Type::parse("list<{file: string, line: int}>"),
+        Ok(Type::List(Box::new(Type::Record(vec![
+            ("file".to_owned(), Type::String),
+            ("line".to_owned(), Type::Int)
+        ]))))
+    );
+    assert!(Type::parse("integer").is_err());
+    assert!(Type::parse("int\nfact x: int").is_err());
+}

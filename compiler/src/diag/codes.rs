@@ -153,6 +153,17 @@ and a hole must name a scalar value (not a list or record).";
 "The configuration of a `check` is fixed when the policy is compiled, so its values must be
 literals (strings, numbers, booleans, durations, percentages, dates, or lists of them).";
 
+    PluginConfig = "phasev::check::plugin_config", Error, "a check's configuration does not fit its plugin",
+"A plugin describes the configuration it takes: each key's type and whether it is required.
+The compiler checks every `check … = plugin \"name\" { … }` against that description, so a
+misspelt key, a value of the wrong type or a missing required key is found before any pipeline
+runs. `phasev-eval plugin inspect FILE` prints what a plugin takes.";
+
+    PluginRead = "phasev::check::plugin_read", Error, "a plugin reads a fact the policy's schema does not know",
+"A plugin lists the facts it needs in its description and is given exactly those. Each must be
+a built-in fact or one the policy declares with `fact`; otherwise the plugin would be given
+nothing for it. Declare the fact, or use a version of the plugin that reads known facts.";
+
     BadRegex = "phasev::check::bad_regex", Error, "a `matches` pattern is not a valid regular expression",
 "The second argument of `matches(text, pattern)` must be a string literal holding a regular
 expression in Rust `regex` syntax; it is compiled once, at policy compile time.";

@@ -96,12 +96,17 @@ impl Program {
     /// `sha256:` and the lowercase hex sha256 of [`Program::to_bytes`]: the same policy text
     /// always gives the same digest (spans are part of it, so reformatting changes it).
     pub fn digest(&self) -> String {
-        let hash = Sha256::digest(self.to_bytes());
-        let mut out = String::with_capacity(7 + 64);
-        out.push_str("sha256:");
-        for byte in hash {
-            out.push_str(&format!("{byte:02x}"));
-        }
-        out
+        format!("sha256:{}", hex(&Sha256::digest(self.to_bytes())))
     }
+}
+
+/// Lowercase hexadecimal, as digests are written.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }

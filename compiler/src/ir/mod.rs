@@ -12,7 +12,7 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
-pub use codec::IrError;
+pub use codec::{IrError, hex};
 
 use crate::ast::{BinaryOp, QuantKind, ReqKind, Severity, UnaryOp};
 use crate::typed::Builtin;
@@ -177,6 +177,8 @@ pub struct Check {
     pub config: Vec<(String, Const)>,
     /// Outputs policies read as `<check>.<output>`; each read output is also a [`Slot`].
     pub outputs: Vec<(String, Type)>,
+    /// The slots of the facts its plugin is given, in the order its description lists them.
+    pub reads: Vec<u32>,
     pub span: SourceSpan,
 }
 

@@ -69,6 +69,7 @@ pub fn lower(program: &typed::Program, sources: &SourceMap) -> ir::Program {
             plugin: check.plugin.clone(),
             config: check.config.clone(),
             outputs: check.outputs.clone(),
+            reads: check.reads.iter().map(|&f| index(f)).collect(),
             span: source_span(check.span),
         });
     }

@@ -26,6 +26,7 @@ pub fn check_outputs() -> Vec<(String, Type)> {
                 ("status".to_owned(), Type::String),
                 ("message".to_owned(), Type::String),
                 ("severity".to_owned(), Type::String),
+                ("location".to_owned(), Type::String),
             ]))),
         ),
     ]
@@ -70,6 +71,11 @@ impl Schema {
 
     pub fn contains(&self, path: &str) -> bool {
         self.facts.contains_key(path)
+    }
+
+    /// Every fact path, in order.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.facts.keys().map(String::as_str)
     }
 
     pub fn insert(&mut self, path: String, ty: Type) {
