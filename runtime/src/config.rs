@@ -54,6 +54,111 @@ pub struct Config {
     pub freshness: BTreeMap<String, String>,
     #[serde(default)]
     pub features: BTreeMap<String, Feature>,
+    /// Team checks: WebAssembly components, each pinned by digest, by the name policies use
+    /// (`check pci = plugin "pci-scan" { … }` runs `[plugins.pci-scan]`).
+    #[serde(default)]
+    pub plugins: BTreeMap<String, PluginManifest>,
+    #[serde(default)]
+    pub sandbox: Sandbox,
+}
+
+/// `[plugins.<name>]`: where a plugin is, its digest, its limits and what it may touch.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PluginManifest {
+    /// The component (`.wasm`), relative to this file.
+    pub path: PathBuf,
+    /// The component's sha256, hex; a file with any other digest is refused.
+    pub sha256: String,
+    #[serde(default)]
+    pub limits: PluginLimits,
+    #[serde(default)]
+    pub grants: Grants,
+}
+
+/// What one call of a plugin may use; past any limit the call stops and the check's outputs
+/// are inconclusive.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PluginLimits {
+    /// Wall time per call (`"1s"`).
+    #[serde(default = "default_plugin_timeout")]
+    pub timeout: String,
+    /// WebAssembly instructions per call (roughly): a deterministic bound beside the wall time.
+    #[serde(default = "default_fuel")]
+    pub fuel: u64,
+    /// Linear memory (`"64MiB"`).
+    #[serde(default = "default_plugin_memory")]
+    pub memory: String,
+    /// Elements across the plugin's tables.
+    #[serde(default = "default_table_elements")]
+    pub table_elements: u32,
+    /// The size of what one call returns: messages, locations and outputs (`"1MiB"`).
+    #[serde(default = "default_plugin_output")]
+    pub output: String,
+}
+
+impl Default for PluginLimits {
+    fn default() -> PluginLimits {
+        PluginLimits {
+            timeout: default_plugin_timeout(),
+            fuel: default_fuel(),
+            memory: default_plugin_memory(),
+            table_elements: default_table_elements(),
+            output: default_plugin_output(),
+        }
+    }
+}
+
+fn default_plugin_timeout() -> String {
+    "1s".to_owned()
+}
+
+fn default_fuel() -> u64 {
+    1_000_000_000
+}
+
+fn default_plugin_memory() -> String {
+    "64MiB".to_owned()
+}
+
+fn default_table_elements() -> u32 {
+    20_000
+}
+
+fn default_plugin_output() -> String {
+    "1MiB".to_owned()
+}
+
+/// What a plugin may touch beyond its inputs. Nothing by default: no files, environment,
+/// clocks or network.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Grants {
+    /// Directories it may read, relative to this file; it sees each at the same relative path.
+    #[serde(default)]
+    pub read: Vec<PathBuf>,
+    /// Environment variables it may read (those set when phasev runs).
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// The wall and monotonic clocks.
+    #[serde(default)]
+    pub clocks: bool,
+    /// Outgoing TCP/UDP and name lookup.
+    #[serde(default)]
+    pub network: bool,
+}
+
+/// `[sandbox]`: settings of the plugin host shared by every plugin.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Sandbox {
+    /// Where compiled plugins are kept between runs, relative to this file; by default
+    /// `$PHASEV_CACHE_DIR`, else `$XDG_CACHE_HOME/phasev`, else `~/.cache/phasev`.
+    pub cache: Option<PathBuf>,
+    /// The WebAssembly stack of every call (`"512KiB"`): one engine runs all plugins, and the
+    /// engine sets the stack, so this limit is the host's, not a plugin's.
+    pub stack: Option<String>,
 }
 
 /// The `[project]` table.
@@ -314,6 +419,24 @@ fn invalid(file: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
         label: label.to_owned(),
         help,
     }))
+}
+
+/// A size such as `"64MiB"`, `"512KiB"`, `"1GiB"` or `"4096"` (bytes), in bytes.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits.parse().ok()?;
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(scale)
 }
 
 fn first_line(text: &str) -> &str {

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use phasev_compiler::ir::Program;
+use phasev_compiler::ir::{Program, hex};
 use phasev_compiler::types::Type;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
@@ -105,11 +105,7 @@ pub fn to_json(program: &Program, value: &Value, ty: &Type) -> Json {
 /// The sha256 of the facts' JSON (object keys sorted, so it is canonical).
 fn facts_digest(facts: &[RecordedFact]) -> String {
     let hash = Sha256::digest(serde_json::to_vec(facts).unwrap_or_default());
-    let mut out = String::from("sha256:");
-    for b in hash {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    format!("sha256:{}", hex(&hash))
 }
 
 /// The record of one decision.

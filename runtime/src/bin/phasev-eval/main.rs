@@ -21,9 +21,12 @@ use phasev_runtime::decide::{Decision, Outcome, Verdict};
 use phasev_runtime::eval::Evaluator;
 use phasev_runtime::facts::{Document, Fact, Facts, Source, apply_documents};
 use phasev_runtime::gather::{apply_found, gather};
+use phasev_runtime::plugin::Plugins;
 use phasev_runtime::policy_test::{self, Suite};
 use phasev_runtime::report::{self, FeatureStatus};
 use phasev_runtime::value::{Value, parse_duration};
+
+mod plugin_cli;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -105,6 +108,11 @@ enum Command {
         #[arg(long)]
         require_coverage: bool,
     },
+    /// Write and look at team checks (WebAssembly plugins).
+    Plugin {
+        #[command(subcommand)]
+        action: PluginAction,
+    },
     /// Reports over every feature.
     Report {
         #[arg(value_enum)]
@@ -115,6 +123,37 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum PluginAction {
+    /// Create a Rust plugin crate that builds with the SDK, ready for `cargo build`.
+    New {
+        /// The plugin's name (also the crate's directory).
+        name: String,
+        /// Where to create it.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The SDK crate (plugins/sdk of a phasev checkout); default: the one this phasev was
+        /// built from.
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
+    /// Load a plugin in the sandbox and print its description and sha256 (what phasev.toml pins).
+    Inspect {
+        /// A component (`.wasm`).
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = InspectFormat::Text)]
+        format: InspectFormat,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum InspectFormat {
+    Text,
+    Json,
+    /// The `[plugins.NAME]` table to paste into phasev.toml.
+    Toml,
 }
 
 /// Where the policy and the facts come from.
@@ -226,7 +265,7 @@ fn run(cli: Cli) -> Result<u8, Stop> {
             let evaluator = Evaluator::new(program);
             let mut decisions = Vec::new();
             for name in inputs.feature_names() {
-                let facts = inputs.facts_for(&name)?;
+                let facts = inputs.facts_for(&name, None)?;
                 let Some(next) = stage_of(program, &facts).map(|s| s + 1) else {
                     return Err(usage(
                         format!("the stage of feature `{name}` is not known"),
@@ -285,7 +324,7 @@ fn run(cli: Cli) -> Result<u8, Stop> {
                     format!("the features are {}", named.join(", ")),
                 ));
             }
-            let facts = inputs.facts_for(&feature)?;
+            let facts = inputs.facts_for(&feature, Some(target))?;
             let decision = Evaluator::new(&inputs.program).decide(&feature, &facts, target);
             if let Some(path) = record {
                 let rec = phasev_runtime::record::record(&inputs.program, &facts, &decision);
@@ -304,7 +343,7 @@ fn run(cli: Cli) -> Result<u8, Stop> {
         } => {
             let inputs = Loaded::load(&inputs)?;
             let target = rung_index(&inputs.program, &to)?;
-            let facts = inputs.facts_for(&feature)?;
+            let facts = inputs.facts_for(&feature, Some(target))?;
             let decision = Evaluator::new(&inputs.program).decide(&feature, &facts, target);
             write_output(None, &render_explanation(&decision))?;
             Ok(decision.verdict.exit_code(false))
@@ -317,7 +356,7 @@ fn run(cli: Cli) -> Result<u8, Stop> {
         } => {
             let suite = Suite::read(&file).map_err(|e| report(&e))?;
             let dir = file.parent().unwrap_or(Path::new("."));
-            let program = load_policy(&dir.join(&suite.policy))?;
+            let program = load_policy(&dir.join(&suite.policy), &Options::default())?;
             let results = policy_test::run(&program, &suite, &file);
             let coverage = policy_test::coverage(&program, &results);
             let partial: Vec<&String> = coverage
@@ -371,6 +410,22 @@ fn run(cli: Cli) -> Result<u8, Stop> {
             write_output(None, &text)?;
             Ok(decision.verdict.exit_code(false))
         }
+        Command::Plugin { action } => match action {
+            PluginAction::New { name, dir, sdk } => {
+                let sdk = sdk.unwrap_or_else(|| {
+                    Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/sdk")
+                });
+                let created = plugin_cli::scaffold(&name, &dir, &sdk)
+                    .map_err(|e| usage(e, "choose another name or directory".to_owned()))?;
+                write_output(None, &created)?;
+                Ok(0)
+            }
+            PluginAction::Inspect { file, format } => {
+                let text = plugin_cli::inspect(&file, format).map_err(|e| report(&e))?;
+                write_output(None, &text)?;
+                Ok(0)
+            }
+        },
         Command::Report {
             kind,
             inputs,
@@ -438,7 +493,7 @@ fn readiness(inputs: &Loaded) -> Result<String, Stop> {
     let evaluator = Evaluator::new(program);
     let mut rows = Vec::new();
     for name in inputs.feature_names() {
-        let facts = inputs.facts_for(&name)?;
+        let facts = inputs.facts_for(&name, None)?;
         let stage = stage_of(program, &facts);
         let next = stage
             .map(|s| s + 1)
@@ -475,7 +530,7 @@ fn deployments(inputs: &Loaded) -> Result<String, Stop> {
     let evaluator = Evaluator::new(program);
     let mut text = String::new();
     for name in inputs.feature_names() {
-        let facts = inputs.facts_for(&name)?;
+        let facts = inputs.facts_for(&name, None)?;
         let Some(stage) = stage_of(program, &facts) else {
             continue;
         };
@@ -500,7 +555,7 @@ fn checklists(inputs: &Loaded) -> Result<String, Stop> {
     let evaluator = Evaluator::new(program);
     let mut text = String::new();
     for name in inputs.feature_names() {
-        let facts = inputs.facts_for(&name)?;
+        let facts = inputs.facts_for(&name, None)?;
         let target = stage_of(program, &facts).map_or(0, |s| (s + 1).min(top_rung(program)));
         if !text.is_empty() {
             text.push('\n');
@@ -542,6 +597,8 @@ struct Loaded {
     freshness: Vec<(String, f64)>,
     docs: Vec<Document>,
     runtime: Option<tokio::runtime::Runtime>,
+    /// The project's plugins (none without a project).
+    plugins: Option<Plugins>,
 }
 
 impl Loaded {
@@ -565,7 +622,14 @@ impl Loaded {
                 ));
             }
         };
-        let program = load_policy(&policy)?;
+        let plugins = match &project {
+            Some(p) => Some(Plugins::load(p).map_err(|e| report(&e))?),
+            None => None,
+        };
+        let options = Options {
+            plugins: plugins.as_ref().map(Plugins::schemas).unwrap_or_default(),
+        };
+        let program = load_policy(&policy, &options)?;
         if let Some(project) = &project {
             check_stages(project, &program)?;
         }
@@ -600,6 +664,7 @@ impl Loaded {
             freshness,
             docs,
             runtime,
+            plugins,
         })
     }
 
@@ -648,8 +713,10 @@ impl Loaded {
         facts
     }
 
-    /// One feature's facts: the collectors' (with a project), then the facts documents.
-    fn facts_for(&self, feature: &str) -> Result<Facts, Stop> {
+    /// One feature's facts: the collectors' (with a project), then the facts documents, then
+    /// the plugin checks' (which read the others), run for the feature's way to `target`
+    /// (default: the rung after its stage).
+    fn facts_for(&self, feature: &str, target: Option<u32>) -> Result<Facts, Stop> {
         let program = &self.program;
         let mut facts = Facts::missing(program);
         match (&self.project, &self.runtime) {
@@ -690,14 +757,21 @@ impl Loaded {
             }
         }
         apply_documents(&self.docs, feature, &mut facts);
+        if let Some(plugins) = &self.plugins {
+            let top = top_rung(program);
+            let target = target
+                .or_else(|| stage_of(program, &facts).map(|s| (s + 1).min(top)))
+                .unwrap_or(top);
+            plugins.run_checks(program, feature, target, &mut facts);
+        }
         Ok(facts)
     }
 }
 
 /// Compiles `.phasev` source, or reads IR (JSON when it starts with `{`, else binary).
-fn load_policy(path: &Path) -> Result<Program, Stop> {
+fn load_policy(path: &Path, options: &Options) -> Result<Program, Stop> {
     if path.extension().is_some_and(|e| e == "phasev") {
-        let compilation = compile_path(path, &Options::default());
+        let compilation = compile_path(path, options);
         let errors: Vec<_> = compilation
             .rendered_diagnostics()
             .into_iter()

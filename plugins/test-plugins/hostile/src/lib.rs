@@ -1,0 +1,167 @@
+//! Misbehaves in `evaluate` as its `mode` says, so the host's tests can prove each limit and
+//! each denial; `describe` is always well-behaved. See README.md for the modes.
+
+use std::hint::black_box;
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use phasev_plugin_sdk::{Description, Guest, Outcome, Request, Severity, export_plugin};
+use serde::Deserialize;
+
+/// Calls this instance has served; phasev's fresh instance per call keeps it at 1.
+static CALLS: AtomicU64 = AtomicU64::new(0);
+
+const MODES: &str = "ok, state, loop, memory, recursion, huge-output, many-findings, panic, \
+                     trap, env, file, network, clock";
+
+#[derive(Deserialize)]
+struct Config {
+    mode: String,
+}
+
+struct Hostile;
+
+impl Guest for Hostile {
+    fn describe() -> Description {
+        Description::builder(
+            "hostile",
+            env!("CARGO_PKG_VERSION"),
+            "Misbehaves on request to test the host's sandbox",
+        )
+        .output(
+            "calls",
+            "int",
+            "Calls this instance has served, this one included",
+        )
+        .output(
+            "observed",
+            "list<string>",
+            "What a probing mode managed to see (variable names, files, connections, time)",
+        )
+        .config("mode", "string", true, format!("One of: {MODES}"))
+        .build()
+    }
+
+    fn evaluate(request: Request) -> Result<Outcome, String> {
+        let calls = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+        let config: Config = request.config()?;
+        let mut outcome = Outcome::default();
+        let observed = match config.mode.as_str() {
+            "ok" => {
+                outcome.pass("behaved");
+                Vec::new()
+            }
+            "state" => {
+                if calls == 1 {
+                    outcome.pass("first call of this instance");
+                } else {
+                    outcome.fail(
+                        Severity::Critical,
+                        format!("state survived: call {calls} of this instance"),
+                    );
+                }
+                Vec::new()
+            }
+            "loop" => spin(),
+            "memory" => hoard(),
+            "recursion" => vec![descend(0).to_string()],
+            "huge-output" => {
+                outcome.pass("x".repeat(64 << 20));
+                Vec::new()
+            }
+            "many-findings" => {
+                for i in 0..1_000_000 {
+                    outcome.pass(format!("finding {i}"));
+                }
+                Vec::new()
+            }
+            "panic" => panic_on_purpose(),
+            "trap" => std::process::abort(),
+            "env" => {
+                let names: Vec<String> = std::env::vars().map(|(name, _)| name).collect();
+                if names.is_empty() {
+                    outcome.pass("no environment variable visible");
+                } else {
+                    let list = names.join(", ");
+                    outcome.fail(Severity::Critical, format!("environment visible: {list}"));
+                }
+                names
+            }
+            "file" => ["/etc/passwd", "secret.txt"]
+                .into_iter()
+                .filter_map(|path| match std::fs::read(path) {
+                    Ok(bytes) => {
+                        outcome.fail(Severity::Critical, format!("read {path}"));
+                        Some(format!("{path} ({} bytes)", bytes.len()))
+                    }
+                    Err(error) => {
+                        outcome.pass(format!("reading {path} failed: {error}"));
+                        None
+                    }
+                })
+                .collect(),
+            "network" => match TcpStream::connect("127.0.0.1:1") {
+                Ok(_) => {
+                    outcome.fail(Severity::Critical, "connected to 127.0.0.1:1");
+                    vec!["127.0.0.1:1".to_owned()]
+                }
+                Err(error) => {
+                    outcome.pass(format!("connecting to 127.0.0.1:1 failed: {error}"));
+                    Vec::new()
+                }
+            },
+            "clock" => {
+                let since_epoch = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis());
+                outcome.pass(format!("the wall clock reads {since_epoch} ms since 1970"));
+                vec![since_epoch.to_string()]
+            }
+            other => return Err(format!("unknown mode `{other}`; the modes are {MODES}")),
+        };
+        outcome.output("calls", &calls)?;
+        outcome.output("observed", &observed)?;
+        Ok(outcome)
+    }
+}
+
+/// Counts forever; `black_box` keeps the optimiser from proving the loop does nothing.
+fn spin() -> ! {
+    let mut n: u64 = 0;
+    loop {
+        n = black_box(n.wrapping_add(1));
+    }
+}
+
+/// Allocates 1 MiB chunks and writes to every page of each, until the host stops it.
+fn hoard() -> ! {
+    let mut chunks: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let mut chunk = vec![0u8; 1 << 20];
+        for byte in chunk.iter_mut().step_by(4096) {
+            *byte = 1;
+        }
+        chunks.push(black_box(chunk));
+    }
+}
+
+/// Recurses until the stack runs out: each frame keeps an opaque array live across the call,
+/// and the exit condition is opaque, so the call can become neither a loop nor a constant.
+fn descend(depth: u64) -> u64 {
+    let frame = black_box([depth; 16]);
+    if black_box(depth) == u64::MAX {
+        return frame[0];
+    }
+    descend(depth.wrapping_add(1)).wrapping_add(frame[(depth % 16) as usize])
+}
+
+#[allow(
+    clippy::panic,
+    reason = "the `panic` mode exists to test a guest panic"
+)]
+fn panic_on_purpose() -> ! {
+    panic!("the hostile plugin panics on purpose")
+}
+
+export_plugin!(Hostile);

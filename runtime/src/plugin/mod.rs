@@ -1,0 +1,969 @@
+//! Team checks: sandboxed WebAssembly components implementing the `phasev:plugin` world
+//! (`plugins/wit/plugin.wit`).
+//!
+//! ```text
+//! phasev.toml [plugins.NAME] ─load→ Plugin (digest checked, compiled or cached, described)
+//! Plugin::describe ─schema→ compiler (configuration, reads and outputs checked)
+//! facts it reads + configuration ─evaluate (fresh instance)→ Outcome ─check_facts→ <check>.*
+//! ```
+//!
+//! One [`Host`] (one wasmtime engine, pooling allocator) runs every plugin; each call gets a
+//! fresh store with the plugin's limits: wall time (epoch interruption), fuel, memory, table
+//! elements and output size, and only the WASI interfaces its grants allow. Whatever a call does
+//! (trap, loop, exhaust a limit, return garbage), it ends as an error message for the facts of
+//! its own check, which makes the requirements reading them inconclusive.
+
+mod cache;
+mod sandbox;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+use miette::Diagnostic;
+use phasev_compiler::check::PluginSchema;
+use phasev_compiler::ir::{self, Program, hex};
+use phasev_compiler::types::Type;
+use serde::Serialize;
+use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+};
+
+pub use cache::{Cache, Lookup};
+
+use crate::config::{PluginManifest, Project, parse_size};
+use crate::facts::{Absent, Facts, Source};
+use crate::gather::{Found, apply_found};
+use crate::record::to_json;
+use crate::value::parse_duration;
+use sandbox::{Access, State};
+
+/// Rust bindings of the WIT world, generated at build time.
+// The generated types have no Debug for every item and implement the canonical ABI with
+// `unsafe impl`s; both are the generator's, not ours.
+#[allow(missing_debug_implementations, unsafe_code)]
+mod bindings {
+    wasmtime::component::bindgen!({ path: "../plugins/wit", world: "plugin" });
+}
+
+use bindings::phasev::plugin::types as wit;
+
+/// How often the epoch advances: the granularity of wall-time limits.
+const TICK: Duration = Duration::from_millis(2);
+
+/// Why a plugin could not be loaded. Every one stops the run before any evaluation.
+#[derive(Debug, Error, Diagnostic)]
+pub enum PluginError {
+    #[error("plugin `{name}`: cannot read {path}: {reason}")]
+    #[diagnostic(
+        code(phasev::plugin::unreadable),
+        help("build it, or fix `path` in [plugins.{name}] of phasev.toml")
+    )]
+    Unreadable {
+        name: String,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("plugin `{name}`: {path} has sha256 {actual}, but phasev.toml pins {expected}")]
+    #[diagnostic(
+        code(phasev::plugin::digest),
+        help(
+            "a plugin runs only if it is exactly the file that was reviewed; if this build is \
+             the one you mean to trust, set sha256 = \"{actual}\" in [plugins.{name}]"
+        )
+    )]
+    Digest {
+        name: String,
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+    #[error("plugin `{name}`: {path} is not a WebAssembly component: {reason}")]
+    #[diagnostic(
+        code(phasev::plugin::invalid),
+        help(
+            "build the plugin for wasm32-wasip2 (a component, not a core module); see plugins/README.md"
+        )
+    )]
+    Invalid {
+        name: String,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("plugin `{name}`: {path} does not implement the phasev:plugin world: {reason}")]
+    #[diagnostic(
+        code(phasev::plugin::world),
+        help("a plugin exports `describe` and `evaluate` as plugins/wit/plugin.wit defines them")
+    )]
+    World {
+        name: String,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("plugin `{name}`: {reason}")]
+    #[diagnostic(
+        code(phasev::plugin::description),
+        help(
+            "`describe` must return the plugin's name as phasev.toml spells it and types in the policy language"
+        )
+    )]
+    Description { name: String, reason: String },
+    #[error("plugin `{name}`: [plugins.{name}] {reason}")]
+    #[diagnostic(
+        code(phasev::plugin::manifest),
+        help(
+            "durations take a unit (\"500ms\", \"2s\"), sizes one of B, KiB, MiB, GiB (\"64MiB\")"
+        )
+    )]
+    Manifest { name: String, reason: String },
+    #[error("the plugin host cannot start: {reason}")]
+    #[diagnostic(code(phasev::plugin::host))]
+    Host { reason: String },
+}
+
+/// What a plugin says about itself.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Description {
+    pub name: String,
+    pub version: String,
+    pub summary: String,
+    pub reads: Vec<String>,
+    pub outputs: Vec<OutputField>,
+    pub config: Vec<ConfigKey>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OutputField {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub doc: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConfigKey {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub required: bool,
+    pub doc: String,
+}
+
+impl Description {
+    fn from_wit(d: wit::Description) -> Description {
+        Description {
+            name: d.name,
+            version: d.version,
+            summary: d.summary,
+            reads: d.reads,
+            outputs: d
+                .outputs
+                .into_iter()
+                .map(|o| OutputField {
+                    name: o.name,
+                    ty: o.type_,
+                    doc: o.doc,
+                })
+                .collect(),
+            config: d
+                .config
+                .into_iter()
+                .map(|c| ConfigKey {
+                    name: c.name,
+                    ty: c.type_,
+                    required: c.required,
+                    doc: c.doc,
+                })
+                .collect(),
+        }
+    }
+
+    /// What the compiler checks a policy against; a type that does not parse is an error.
+    pub fn schema(&self) -> Result<PluginSchema, String> {
+        PluginSchema::from_parts(
+            self.reads.clone(),
+            self.outputs
+                .iter()
+                .map(|o| (o.name.as_str(), o.ty.as_str())),
+            self.config
+                .iter()
+                .map(|c| (c.name.as_str(), c.ty.as_str(), c.required)),
+        )
+    }
+}
+
+/// A finding of one evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    pub status: &'static str,
+    pub severity: &'static str,
+    pub message: String,
+    pub location: Option<String>,
+}
+
+/// What one evaluation returned: findings, and the outputs as JSON.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    pub outputs: Vec<(String, Json)>,
+}
+
+/// One evaluation's input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    pub feature: String,
+    pub target: String,
+    pub config: Json,
+    /// Each path the plugin reads: its value, or why there is none.
+    pub facts: Vec<(String, Result<Json, String>)>,
+}
+
+/// The host settings every plugin shares.
+#[derive(Clone, Debug)]
+pub struct HostSettings {
+    /// The largest linear memory any plugin may have: the size of the pool's slots.
+    pub max_memory: u64,
+    /// The WebAssembly stack, in bytes.
+    pub stack: usize,
+    /// Where compiled plugins are kept; `None` compiles on every run.
+    pub cache: Option<PathBuf>,
+}
+
+impl HostSettings {
+    /// The defaults, with the memory large enough for every plugin of `project` and the
+    /// cache where `[sandbox]` (or the environment) puts it.
+    pub fn for_project(project: &Project) -> Result<HostSettings, PluginError> {
+        let mut max_memory = 64 << 20;
+        for (name, manifest) in &project.config.plugins {
+            max_memory = max_memory.max(Limits::of(name, manifest)?.memory as u64);
+        }
+        let sandbox = &project.config.sandbox;
+        let stack = match &sandbox.stack {
+            Some(text) => parse_size(text)
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| (16 << 10..=64 << 20).contains(n))
+                .ok_or_else(|| PluginError::Host {
+                    reason: format!(
+                        "[sandbox] stack `{text}` is not a size between 16KiB and 64MiB"
+                    ),
+                })?,
+            None => 512 << 10,
+        };
+        let cache = match &sandbox.cache {
+            Some(dir) => Some(project.path(dir)),
+            None => default_cache_dir(),
+        };
+        Ok(HostSettings {
+            max_memory,
+            stack,
+            cache,
+        })
+    }
+}
+
+/// `$PHASEV_CACHE_DIR`, else `$XDG_CACHE_HOME/phasev/plugins`, else `~/.cache/phasev/plugins`.
+fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("PHASEV_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("phasev").join("plugins"))
+}
+
+/// Advances the engine's epoch every [`TICK`] until dropped.
+#[derive(Debug)]
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(engine: Engine) -> Result<Ticker, PluginError> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("phasev-plugin-clock".to_owned())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .map_err(|e| PluginError::Host {
+                reason: format!("cannot start the deadline clock: {e}"),
+            })?;
+        Ok(Ticker {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The engine every plugin runs on.
+pub struct Host {
+    engine: Engine,
+    linker: Linker<State>,
+    cache: Option<Cache>,
+    _ticker: Ticker,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Host {
+    pub fn new(settings: &HostSettings) -> Result<Host, PluginError> {
+        let host_error = |e: wasmtime::Error| PluginError::Host {
+            reason: format!("{e:#}"),
+        };
+        let max_memory = usize::try_from(settings.max_memory).unwrap_or(usize::MAX);
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(64)
+            .total_core_instances(512)
+            .total_memories(128)
+            .total_tables(256)
+            .max_memories_per_component(8)
+            .max_memory_size(max_memory)
+            .table_elements(200_000)
+            .linear_memory_keep_resident(1 << 20)
+            .table_keep_resident(1 << 16)
+            .pagemap_scan(Enabled::Auto);
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .consume_fuel(true)
+            .max_wasm_stack(settings.stack)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(host_error)?;
+        let cache = match &settings.cache {
+            Some(dir) => {
+                Some(Cache::open(dir, &engine).map_err(|reason| PluginError::Host { reason })?)
+            }
+            None => None,
+        };
+        let linker = sandbox::linker(&engine).map_err(host_error)?;
+        let ticker = Ticker::start(engine.clone())?;
+        Ok(Host {
+            engine,
+            linker,
+            cache,
+            _ticker: ticker,
+        })
+    }
+
+    /// Loads a plugin: checks its digest, compiles it (or takes it from the cache), links it
+    /// with what its grants allow, and asks it to describe itself.
+    /// `name` is the name phasev.toml gives it, which its description must repeat; `None`
+    /// accepts whatever name it gives (inspecting a file).
+    pub fn load(
+        &self,
+        name: Option<&str>,
+        manifest: &PluginManifest,
+        root: &Path,
+    ) -> Result<(Plugin, Lookup), PluginError> {
+        let name_given = name;
+        let path = root.join(&manifest.path);
+        let file_name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        let name = name.or(file_name.as_deref()).unwrap_or("plugin");
+        let limits = Limits::of(name, manifest)?;
+        let bytes = std::fs::read(&path).map_err(|e| PluginError::Unreadable {
+            name: name.to_owned(),
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let digest = hex(&Sha256::digest(&bytes));
+        let expected = manifest
+            .sha256
+            .trim()
+            .trim_start_matches("sha256:")
+            .to_ascii_lowercase();
+        if digest != expected {
+            return Err(PluginError::Digest {
+                name: name.to_owned(),
+                path,
+                expected: manifest.sha256.clone(),
+                actual: digest,
+            });
+        }
+        let invalid = |e: wasmtime::Error| PluginError::Invalid {
+            name: name.to_owned(),
+            path: path.clone(),
+            reason: first_line(&format!("{e:#}")),
+        };
+        let (component, lookup) = match &self.cache {
+            Some(cache) => cache
+                .component(&self.engine, &digest, &bytes)
+                .map_err(invalid)?,
+            None => (
+                Component::new(&self.engine, &bytes).map_err(invalid)?,
+                Lookup::Miss,
+            ),
+        };
+        let access =
+            Access::new(&manifest.grants, root).map_err(|reason| PluginError::Manifest {
+                name: name.to_owned(),
+                reason,
+            })?;
+        let world = |e: wasmtime::Error| PluginError::World {
+            name: name.to_owned(),
+            path: path.clone(),
+            reason: first_line(&format!("{e:#}")),
+        };
+        let pre = self.linker.instantiate_pre(&component).map_err(world)?;
+        let pre = bindings::PluginPre::new(pre).map_err(world)?;
+        let mut plugin = Plugin {
+            name: name.to_owned(),
+            digest,
+            description: Description {
+                name: name.to_owned(),
+                version: String::new(),
+                summary: String::new(),
+                reads: Vec::new(),
+                outputs: Vec::new(),
+                config: Vec::new(),
+            },
+            engine: self.engine.clone(),
+            pre,
+            access,
+            limits,
+        };
+        let description = plugin
+            .describe()
+            .map_err(|reason| PluginError::Description {
+                name: name.to_owned(),
+                reason: format!("describe failed: {reason}"),
+            })?;
+        if matches!(name_given, Some(given) if description.name != given) {
+            return Err(PluginError::Description {
+                name: name.to_owned(),
+                reason: format!(
+                    "{} describes itself as `{}`; phasev.toml must name it the same",
+                    path.display(),
+                    description.name
+                ),
+            });
+        }
+        description
+            .schema()
+            .map_err(|reason| PluginError::Description {
+                name: name.to_owned(),
+                reason,
+            })?;
+        plugin.name.clone_from(&description.name);
+        plugin.description = description;
+        Ok((plugin, lookup))
+    }
+}
+
+/// A plugin's limits, read from its manifest.
+#[derive(Clone, Debug)]
+struct Limits {
+    timeout: Duration,
+    fuel: u64,
+    memory: usize,
+    table_elements: usize,
+    output: usize,
+}
+
+impl Limits {
+    fn of(name: &str, manifest: &PluginManifest) -> Result<Limits, PluginError> {
+        let l = &manifest.limits;
+        let bad = |key: &str, value: &str, what: &str| PluginError::Manifest {
+            name: name.to_owned(),
+            reason: format!("limits.{key} = \"{value}\" is not {what}"),
+        };
+        let timeout = parse_duration(&l.timeout)
+            .filter(|ms| *ms >= 1.0 && ms.is_finite())
+            .ok_or_else(|| bad("timeout", &l.timeout, "a duration of at least 1ms"))?;
+        let size = |key: &str, text: &str| {
+            parse_size(text)
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad(key, text, "a size"))
+        };
+        Ok(Limits {
+            timeout: Duration::from_secs_f64(timeout / 1000.0),
+            fuel: manifest.limits.fuel,
+            memory: size("memory", &l.memory)?,
+            table_elements: usize::try_from(l.table_elements).unwrap_or(usize::MAX),
+            output: size("output", &l.output)?,
+        })
+    }
+}
+
+/// A loaded plugin, ready to be called.
+pub struct Plugin {
+    name: String,
+    digest: String,
+    description: Description,
+    engine: Engine,
+    pre: bindings::PluginPre<State>,
+    access: Access,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.name)
+            .field("digest", &self.digest)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plugin {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The sha256 of the component, hex.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    pub fn description(&self) -> &Description {
+        &self.description
+    }
+
+    /// Where its facts come from, for explanations and decision records.
+    pub fn source(&self) -> Source {
+        Source::new(format!(
+            "plugin {}@{} (sha256:{})",
+            self.name,
+            self.description.version,
+            &self.digest[..12]
+        ))
+    }
+
+    /// A store for one call, with this plugin's limits, and a fresh instance in it.
+    fn instance(&self) -> Result<(Store<State>, bindings::Plugin), String> {
+        let state = self
+            .access
+            .state(self.limits.memory, self.limits.table_elements)
+            .map_err(|e| format!("cannot prepare its sandbox: {e:#}"))?;
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store
+            .set_fuel(self.limits.fuel)
+            .map_err(|e| format!("cannot set its fuel: {e:#}"))?;
+        let ticks = self.limits.timeout.as_nanos().div_ceil(TICK.as_nanos());
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX).saturating_add(1));
+        store.epoch_deadline_trap();
+        match self.pre.instantiate(&mut store) {
+            Ok(instance) => Ok((store, instance)),
+            Err(e) => Err(self.failure(&e, &store)),
+        }
+    }
+
+    fn describe(&self) -> Result<Description, String> {
+        let (mut store, instance) = self.instance()?;
+        let description = instance
+            .call_describe(&mut store)
+            .map_err(|e| self.failure(&e, &store))?;
+        let description = Description::from_wit(description);
+        self.check_size(description_size(&description))?;
+        Ok(description)
+    }
+
+    /// One evaluation in a fresh instance. The error is a sentence for an explanation: what
+    /// the plugin did and which limit or grant stopped it.
+    pub fn evaluate(&self, request: &Request) -> Result<Outcome, String> {
+        let (mut store, instance) = self.instance()?;
+        let facts: Vec<wit::Fact> = request
+            .facts
+            .iter()
+            .map(|(path, value)| wit::Fact {
+                path: path.clone(),
+                value: match value {
+                    Ok(json) => wit::FactValue::Present(json.to_string()),
+                    Err(why) => wit::FactValue::Absent(why.clone()),
+                },
+            })
+            .collect();
+        let wit_request = wit::Request {
+            feature: request.feature.clone(),
+            target: request.target.clone(),
+            config: request.config.to_string(),
+            facts,
+        };
+        let outcome = match instance.call_evaluate(&mut store, &wit_request) {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(message)) => {
+                self.check_size(message.len())?;
+                return Err(format!("reported an error: {message}"));
+            }
+            Err(e) => return Err(self.failure(&e, &store)),
+        };
+        self.check_size(outcome_size(&outcome))?;
+        let mut outputs = Vec::with_capacity(outcome.outputs.len());
+        for output in outcome.outputs {
+            if !self
+                .description
+                .outputs
+                .iter()
+                .any(|o| o.name == output.name)
+            {
+                return Err(format!(
+                    "returned output `{}`, which its description does not declare",
+                    output.name
+                ));
+            }
+            let value: Json = serde_json::from_str(&output.value)
+                .map_err(|e| format!("returned output `{}` that is not JSON: {e}", output.name))?;
+            outputs.push((output.name, value));
+        }
+        let findings = outcome
+            .findings
+            .into_iter()
+            .map(|f| Finding {
+                status: match f.status {
+                    wit::Status::Pass => "pass",
+                    wit::Status::Fail => "fail",
+                    wit::Status::Inconclusive => "inconclusive",
+                },
+                severity: match f.severity {
+                    wit::Severity::Critical => "critical",
+                    wit::Severity::Warning => "warning",
+                    wit::Severity::Info => "info",
+                },
+                message: f.message,
+                location: f.location,
+            })
+            .collect();
+        Ok(Outcome { findings, outputs })
+    }
+
+    fn check_size(&self, size: usize) -> Result<(), String> {
+        if size > self.limits.output {
+            return Err(format!(
+                "returned {} of output, over its limit of {} (limits.output)",
+                bytes(size),
+                bytes(self.limits.output)
+            ));
+        }
+        Ok(())
+    }
+
+    /// Says why a call failed, naming the limit or grant involved.
+    fn failure(&self, error: &wasmtime::Error, store: &Store<State>) -> String {
+        let stderr = String::from_utf8_lossy(&store.data().stderr.contents())
+            .trim()
+            .to_owned();
+        let said = if stderr.is_empty() {
+            String::new()
+        } else {
+            format!(" (it wrote: {})", first_line(&stderr))
+        };
+        if let Some(trap) = error.downcast_ref::<Trap>() {
+            return match trap {
+                Trap::Interrupt => format!(
+                    "ran past its time limit of {} (limits.timeout)",
+                    millis(self.limits.timeout)
+                ),
+                Trap::OutOfFuel => format!(
+                    "ran out of fuel after {} units (limits.fuel)",
+                    self.limits.fuel
+                ),
+                Trap::StackOverflow => {
+                    "overflowed the WebAssembly stack (recursion too deep)".to_owned()
+                }
+                // Compilers for linear memory keep their own stack there: running off its end
+                // is the usual way deep recursion ends.
+                Trap::MemoryOutOfBounds => format!(
+                    "trapped: out-of-bounds memory access (often its own stack overflowing: \
+                     recursion too deep){said}"
+                ),
+                Trap::UnreachableCodeReached => format!("trapped: it panicked or aborted{said}"),
+                other => format!("trapped: {other}{said}"),
+            };
+        }
+        let chain: Vec<String> = error.chain().map(ToString::to_string).collect();
+        let mentions = |needle: &str| chain.iter().any(|c| c.contains(needle));
+        if mentions("forcing a memory growth failure")
+            || mentions("forcing trap when growing memory")
+        {
+            return format!(
+                "exceeded its memory limit of {} (limits.memory)",
+                bytes(self.limits.memory)
+            );
+        }
+        if mentions("forcing trap when growing table") {
+            return format!(
+                "exceeded its table limit of {} elements (limits.table_elements)",
+                self.limits.table_elements
+            );
+        }
+        let root = error.root_cause().to_string();
+        format!("failed: {}{said}", first_line(&root))
+    }
+}
+
+fn description_size(d: &Description) -> usize {
+    d.name.len()
+        + d.version.len()
+        + d.summary.len()
+        + d.reads.iter().map(String::len).sum::<usize>()
+        + d.outputs
+            .iter()
+            .map(|o| o.name.len() + o.ty.len() + o.doc.len())
+            .sum::<usize>()
+        + d.config
+            .iter()
+            .map(|c| c.name.len() + c.ty.len() + c.doc.len())
+            .sum::<usize>()
+}
+
+fn outcome_size(o: &wit::Outcome) -> usize {
+    o.findings
+        .iter()
+        .map(|f| 16 + f.message.len() + f.location.as_ref().map_or(0, String::len))
+        .sum::<usize>()
+        + o.outputs
+            .iter()
+            .map(|out| out.name.len() + out.value.len())
+            .sum::<usize>()
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or(text).to_owned()
+}
+
+fn bytes(n: usize) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{}MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{}KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}
+
+fn millis(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms >= 1000 && ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// Every plugin of a project, loaded.
+#[derive(Debug)]
+pub struct Plugins {
+    plugins: BTreeMap<String, Plugin>,
+    /// Runs the plugins' engine clock; `None` when the project has no plugins.
+    _host: Option<Host>,
+}
+
+impl Plugins {
+    /// Loads every `[plugins.*]` of the project; the first that cannot be loaded is the error.
+    pub fn load(project: &Project) -> Result<Plugins, PluginError> {
+        let mut plugins = BTreeMap::new();
+        if project.config.plugins.is_empty() {
+            return Ok(Plugins {
+                plugins,
+                _host: None,
+            });
+        }
+        let host = Host::new(&HostSettings::for_project(project)?)?;
+        for (name, manifest) in &project.config.plugins {
+            let (plugin, _) = host.load(Some(name), manifest, &project.root)?;
+            plugins.insert(name.clone(), plugin);
+        }
+        Ok(Plugins {
+            plugins,
+            _host: Some(host),
+        })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Plugin> {
+        self.plugins.get(name)
+    }
+
+    /// The descriptions the compiler checks a policy against.
+    pub fn schemas(&self) -> BTreeMap<String, PluginSchema> {
+        self.plugins
+            .iter()
+            .filter_map(|(name, p)| Some((name.clone(), p.description.schema().ok()?)))
+            .collect()
+    }
+
+    /// Runs every check of `program` whose plugin is loaded, for `feature` on its way to rung
+    /// `target`, and sets the check's facts. A check whose plugin is not configured keeps what
+    /// facts documents gave it; when nothing did, its outputs are errored, saying so.
+    pub fn run_checks(&self, program: &Program, feature: &str, target: u32, facts: &mut Facts) {
+        let target_name = program
+            .rungs
+            .get(target as usize)
+            .map_or_else(String::new, |r| r.name.clone());
+        let mut found = Vec::new();
+        for check in &program.checks {
+            let Some(plugin) = self.plugins.get(&check.plugin) else {
+                let why = format!(
+                    "plugin `{}` is not configured ([plugins.{}] in phasev.toml)",
+                    check.plugin, check.plugin
+                );
+                for (path, _) in outputs_read(program, check) {
+                    if let Some(slot) = program.slot_index(&path)
+                        && facts.get(slot).value == Err(Absent::Missing)
+                    {
+                        found.push(absent(&path, &why, Source::new("phasev.toml")));
+                    }
+                }
+                continue;
+            };
+            let request = Request {
+                feature: feature.to_owned(),
+                target: target_name.clone(),
+                config: config_json(program, check),
+                facts: check
+                    .reads
+                    .iter()
+                    .filter_map(|&slot| {
+                        let info = program.slots.get(slot as usize)?;
+                        let value = match &facts.get(slot).value {
+                            Ok(v) => Ok(to_json(program, v, &info.ty)),
+                            Err(why) => Err(why.to_string()),
+                        };
+                        Some((info.path.clone(), value))
+                    })
+                    .collect(),
+            };
+            let result = plugin
+                .evaluate(&request)
+                .map_err(|why| format!("plugin `{}` (check `{}`) {why}", plugin.name, check.name));
+            found.extend(check_facts(program, check, result, &plugin.source()));
+        }
+        apply_found(program, &found, &[], SystemTime::now(), facts);
+    }
+}
+
+fn absent(path: &str, why: &str, source: Source) -> Found {
+    Found {
+        path: path.to_owned(),
+        value: Err(Absent::Error(why.to_owned())),
+        source,
+        at: None,
+    }
+}
+
+/// The check's outputs the program reads, with their types.
+fn outputs_read<'a>(
+    program: &'a Program,
+    check: &'a ir::Check,
+) -> impl Iterator<Item = (String, &'a Type)> + 'a {
+    check
+        .outputs
+        .iter()
+        .map(|(out, ty)| (format!("{}.{out}", check.name), ty))
+        .filter(|(path, _)| program.slot_index(path).is_some())
+}
+
+/// The check's configuration as the JSON object a plugin is given.
+fn config_json(program: &Program, check: &ir::Check) -> Json {
+    Json::Object(
+        check
+            .config
+            .iter()
+            .map(|(key, c)| {
+                let value = crate::value::Value::from_const(c);
+                let ty = c.ty().unwrap_or(Type::List(Box::new(Type::String)));
+                (key.clone(), to_json(program, &value, &ty))
+            })
+            .collect(),
+    )
+}
+
+/// The facts of a check from one evaluation: `passed` (false on a failed finding, errored on
+/// an inconclusive one), `findings`, and each described output; on an error, all errored.
+pub fn check_facts(
+    program: &Program,
+    check: &ir::Check,
+    result: Result<Outcome, String>,
+    source: &Source,
+) -> Vec<Found> {
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(why) => {
+            return outputs_read(program, check)
+                .map(|(path, _)| absent(&path, &why, source.clone()))
+                .collect();
+        }
+    };
+    let found = |path: String, value: Result<Json, String>| match value {
+        Ok(json) => Found {
+            path,
+            value: Ok(json),
+            source: source.clone(),
+            at: None,
+        },
+        Err(why) => absent(&path, &why, source.clone()),
+    };
+    let inconclusive: Vec<&str> = outcome
+        .findings
+        .iter()
+        .filter(|f| f.status == "inconclusive")
+        .map(|f| f.message.as_str())
+        .collect();
+    let passed = if outcome.findings.iter().any(|f| f.status == "fail") {
+        Ok(json!(false))
+    } else if inconclusive.is_empty() {
+        Ok(json!(true))
+    } else {
+        Err(format!(
+            "check `{}` is inconclusive: {}",
+            check.name,
+            inconclusive.join("; ")
+        ))
+    };
+    let mut out = Vec::new();
+    for (path, _) in outputs_read(program, check) {
+        let output = &path[check.name.len() + 1..];
+        let value = match output {
+            "passed" => passed.clone(),
+            "findings" => Ok(Json::Array(
+                outcome
+                    .findings
+                    .iter()
+                    .map(|f| {
+                        json!({
+                            "status": f.status,
+                            "severity": f.severity,
+                            "message": f.message,
+                            "location": f.location.clone().unwrap_or_default(),
+                        })
+                    })
+                    .collect(),
+            )),
+            name => outcome
+                .outputs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| format!("check `{}` did not return output `{name}`", check.name)),
+        };
+        out.push(found(path, value));
+    }
+    out
+}

@@ -1,0 +1,358 @@
+//! The plugin host against real components: the test plugins built by `plugins/build.sh`
+//! (`plugins/dist/*.wasm`), and hand-written WAT for what no toolchain emits on purpose.
+//!
+//! Hostile plugins run in one host, one after the other: each must end as an error for its own
+//! call only, with the exact reason, and the host must still serve a well-behaved plugin and give
+//! its memory back afterwards.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use phasev_compiler::ir::hex;
+use phasev_runtime::config::{Grants, PluginLimits, PluginManifest};
+use phasev_runtime::plugin::{Host, HostSettings, Lookup, Plugin, PluginError, Request};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+fn dist(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins/dist")
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "{} is missing: build the plugins first (bash plugins/build.sh)",
+        path.display()
+    );
+    path
+}
+
+fn manifest(path: &Path, limits: PluginLimits, grants: Grants) -> PluginManifest {
+    let bytes = std::fs::read(path).unwrap();
+    PluginManifest {
+        path: path.to_owned(),
+        sha256: hex(&Sha256::digest(&bytes)),
+        limits,
+        grants,
+    }
+}
+
+fn host(cache: Option<PathBuf>) -> Host {
+    Host::new(&HostSettings {
+        max_memory: 128 << 20,
+        stack: 512 << 10,
+        cache,
+    })
+    .unwrap()
+}
+
+fn load(host: &Host, path: &Path, limits: PluginLimits, grants: Grants) -> Plugin {
+    host.load(None, &manifest(path, limits, grants), Path::new(""))
+        .unwrap()
+        .0
+}
+
+fn request(config: serde_json::Value) -> Request {
+    Request {
+        feature: "orders".to_owned(),
+        target: "cloud_staging".to_owned(),
+        config,
+        facts: Vec::new(),
+    }
+}
+
+fn mode(plugin: &Plugin, mode: &str) -> Result<phasev_runtime::plugin::Outcome, String> {
+    plugin.evaluate(&request(json!({ "mode": mode })))
+}
+
+/// Resident memory of this process, in bytes.
+fn resident() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+fn limits(timeout: &str, fuel: u64, memory: &str, output: &str) -> PluginLimits {
+    PluginLimits {
+        timeout: timeout.to_owned(),
+        fuel,
+        memory: memory.to_owned(),
+        output: output.to_owned(),
+        ..PluginLimits::default()
+    }
+}
+
+#[test]
+fn hostile_plugins_fail_only_their_own_call() {
+    let host = host(None);
+    let path = dist("hostile");
+    let tight = load(
+        &host,
+        &path,
+        limits("300ms", 10_000_000_000, "32MiB", "64KiB"),
+        Grants::default(),
+    );
+    let fuel = load(
+        &host,
+        &path,
+        limits("60s", 5_000_000, "32MiB", "64KiB"),
+        Grants::default(),
+    );
+    // Warm up once so the baseline includes the pool's first slots.
+    mode(&tight, "ok").unwrap();
+    let before = resident();
+    let started = std::time::Instant::now();
+    let err = mode(&tight, "loop").unwrap_err();
+    assert_eq!(err, "ran past its time limit of 300ms (limits.timeout)");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "the loop was stopped late: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        mode(&fuel, "loop").unwrap_err(),
+        "ran out of fuel after 5000000 units (limits.fuel)"
+    );
+    assert_eq!(
+        mode(&tight, "memory").unwrap_err(),
+        "exceeded its memory limit of 32MiB (limits.memory)"
+    );
+    let recursion = mode(&tight, "recursion").unwrap_err();
+    assert!(
+        recursion == "overflowed the WebAssembly stack (recursion too deep)"
+            || recursion.starts_with("trapped: out-of-bounds memory access (often its own stack"),
+        "{recursion}"
+    );
+    let huge = mode(&tight, "huge-output").unwrap_err();
+    assert!(
+        huge == "exceeded its memory limit of 32MiB (limits.memory)"
+            || huge.ends_with("over its limit of 64KiB (limits.output)"),
+        "{huge}"
+    );
+    let many = mode(&tight, "many-findings").unwrap_err();
+    assert!(
+        many.ends_with("over its limit of 64KiB (limits.output)")
+            || many == "exceeded its memory limit of 32MiB (limits.memory)",
+        "{many}"
+    );
+    let panic = mode(&tight, "panic").unwrap_err();
+    assert!(
+        panic.starts_with("trapped: it panicked or aborted (it wrote: "),
+        "{panic}"
+    );
+    assert_eq!(
+        mode(&tight, "trap").unwrap_err(),
+        "trapped: it panicked or aborted"
+    );
+    // Without grants, a plugin sees no environment, no file, no network, and stopped clocks.
+    let observed = |o: &phasev_runtime::plugin::Outcome| {
+        o.outputs
+            .iter()
+            .find(|(n, _)| n == "observed")
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    for m in ["env", "file", "network"] {
+        let outcome = mode(&tight, m).unwrap();
+        assert_eq!(observed(&outcome), json!([]), "{m}: {outcome:?}");
+        assert!(
+            outcome.findings.iter().all(|f| f.status == "pass"),
+            "{m}: {outcome:?}"
+        );
+    }
+    let clock = mode(&tight, "clock").unwrap();
+    assert_eq!(observed(&clock), json!(["0"]), "{clock:?}");
+    // Every call is a fresh instance: a static counter never sees a second call.
+    for _ in 0..3 {
+        let outcome = mode(&tight, "state").unwrap();
+        assert_eq!(outcome.findings[0].status, "pass", "{outcome:?}");
+        assert!(outcome.outputs.contains(&("calls".to_owned(), json!(1))));
+    }
+    // The host still serves well-behaved calls, and the hostile ones' memory is returned.
+    assert_eq!(mode(&tight, "ok").unwrap().findings[0].status, "pass");
+    let after = resident();
+    assert!(
+        after < before + (24 << 20),
+        "resident memory grew from {} MiB to {} MiB",
+        before >> 20,
+        after >> 20
+    );
+}
+
+#[test]
+fn grants_open_exactly_what_they_name() {
+    let host = host(None);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("shared")).unwrap();
+    std::fs::write(dir.path().join("secret.txt"), "not for plugins").unwrap();
+    let path = dist("hostile");
+    let grants = Grants {
+        read: vec![PathBuf::from("shared")],
+        env: vec!["PATH".to_owned()],
+        clocks: true,
+        network: true,
+    };
+    let (plugin, _) = host
+        .load(
+            None,
+            &manifest(&path, PluginLimits::default(), grants),
+            dir.path(),
+        )
+        .unwrap();
+    let env = mode(&plugin, "env").unwrap();
+    let observed = |o: &phasev_runtime::plugin::Outcome| {
+        o.outputs
+            .iter()
+            .find(|(n, _)| n == "observed")
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(observed(&env), json!(["PATH"]), "only the granted variable");
+    let files = mode(&plugin, "file").unwrap();
+    assert_eq!(observed(&files), json!([]), "{files:?}");
+    let clock = mode(&plugin, "clock").unwrap();
+    let ms: u128 = observed(&clock)[0].as_str().unwrap().parse().unwrap();
+    assert!(ms > 1_700_000_000_000, "a real wall clock: {ms}");
+    // Granted, the network is the host's: nothing listens on port 1, so the connection is
+    // refused (without the grant it is denied before any packet leaves).
+    let net = mode(&plugin, "network").unwrap();
+    assert!(
+        net.findings[0].message.contains("refused"),
+        "{:?}",
+        net.findings
+    );
+}
+
+fn write_wasm(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn broken_components_are_refused_before_any_call() {
+    let host = host(None);
+    let dir = tempfile::tempdir().unwrap();
+    let load = |path: &Path, sha: Option<&str>| {
+        let mut m = manifest(path, PluginLimits::default(), Grants::default());
+        if let Some(sha) = sha {
+            m.sha256 = sha.to_owned();
+        }
+        host.load(Some("broken"), &m, Path::new("")).map(|_| ())
+    };
+    let wrong_world = write_wasm(
+        dir.path(),
+        "wrong-world.wasm",
+        &wat::parse_str(
+            r#"(component
+                 (core module $m (func (export "f") (result i32) i32.const 1))
+                 (core instance $i (instantiate $m))
+                 (func (export "check") (result u32) (canon lift (core func $i "f"))))"#,
+        )
+        .unwrap(),
+    );
+    assert!(
+        matches!(load(&wrong_world, None), Err(PluginError::World { .. })),
+        "{:?}",
+        load(&wrong_world, None)
+    );
+    // A component that imports an interface the host does not offer.
+    let foreign = write_wasm(
+        dir.path(),
+        "foreign.wasm",
+        &wat::parse_str(
+            r#"(component
+                 (import "evil:net/raw@1.0.0" (instance (export "open" (func (result u32))))))"#,
+        )
+        .unwrap(),
+    );
+    let err = load(&foreign, None).unwrap_err();
+    assert!(
+        matches!(err, PluginError::World { .. }) && err.to_string().contains("evil:net/raw"),
+        "{err}"
+    );
+    let core = write_wasm(
+        dir.path(),
+        "core.wasm",
+        &wat::parse_str("(module (func (export \"evaluate\")))").unwrap(),
+    );
+    assert!(matches!(
+        load(&core, None),
+        Err(PluginError::Invalid { .. })
+    ));
+    let whole = std::fs::read(dist("trivial")).unwrap();
+    let truncated = write_wasm(dir.path(), "truncated.wasm", &whole[..whole.len() / 2]);
+    assert!(matches!(
+        load(&truncated, None),
+        Err(PluginError::Invalid { .. })
+    ));
+    let trivial = dist("trivial");
+    let err = load(&trivial, Some(&"0".repeat(64))).unwrap_err();
+    assert!(matches!(err, PluginError::Digest { .. }), "{err:?}");
+    assert!(err.to_string().contains(&"0".repeat(64)));
+    let missing = dir.path().join("nowhere.wasm");
+    let err = host
+        .load(
+            Some("gone"),
+            &PluginManifest {
+                path: missing,
+                sha256: "0".repeat(64),
+                limits: PluginLimits::default(),
+                grants: Grants::default(),
+            },
+            Path::new(""),
+        )
+        .unwrap_err();
+    assert!(matches!(err, PluginError::Unreadable { .. }), "{err:?}");
+    let err = load(&trivial, None).unwrap_err();
+    assert!(
+        err.to_string().contains("describes itself as `trivial`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn compiled_plugins_are_cached_and_a_damaged_entry_is_recompiled() {
+    let cache = tempfile::tempdir().unwrap();
+    let path = dist("trivial");
+    let m = manifest(&path, PluginLimits::default(), Grants::default());
+    let first = host(Some(cache.path().to_owned()));
+    assert_eq!(first.load(None, &m, Path::new("")).unwrap().1, Lookup::Miss);
+    let second = host(Some(cache.path().to_owned()));
+    assert_eq!(second.load(None, &m, Path::new("")).unwrap().1, Lookup::Hit);
+    let entry = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .unwrap();
+    let mut bytes = std::fs::read(&entry).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&entry, &bytes).unwrap();
+    let (plugin, lookup) = second.load(None, &m, Path::new("")).unwrap();
+    assert_eq!(lookup, Lookup::Rejected);
+    let facts = vec![("tests.unit.failed".to_owned(), Ok(json!(0)))];
+    let outcome = plugin
+        .evaluate(&Request {
+            facts,
+            ..request(json!({}))
+        })
+        .unwrap();
+    assert_eq!(outcome.findings[0].status, "pass");
+    assert_eq!(second.load(None, &m, Path::new("")).unwrap().1, Lookup::Hit);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cache_others_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let err = Host::new(&HostSettings {
+        max_memory: 64 << 20,
+        stack: 512 << 10,
+        cache: Some(cache.path().to_owned()),
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("writable by other users"), "{err}");
+}
