@@ -13,7 +13,7 @@ use phasev_compiler::ir::{Gate, NodeId, NodeKind, Program};
 use phasev_compiler::types::Type;
 use serde::Serialize;
 
-use crate::eval::{Cause, Evaluator, Scope, Unknown};
+use crate::eval::{Cause, Evaluator, Scope, Unknown, parts};
 use crate::facts::Facts;
 use crate::value::Value;
 
@@ -257,9 +257,9 @@ struct Explainer<'a, 'p> {
     remedy: Vec<String>,
 }
 
-impl Explainer<'_, '_> {
+impl<'a> Explainer<'a, '_> {
     /// Why `id` did not come out as `want`: the comparisons and bools responsible.
-    fn explain(&mut self, id: NodeId, want: bool, scope: &mut Scope<'_>, out: &mut Vec<String>) {
+    fn explain(&mut self, id: NodeId, want: bool, scope: &mut Scope<'a>, out: &mut Vec<String>) {
         let program = self.eval.program();
         let Some(node) = program.node(id) else { return };
         match &node.kind {
@@ -359,10 +359,13 @@ impl Explainer<'_, '_> {
         over: NodeId,
         body: NodeId,
         want: bool,
-        scope: &mut Scope<'_>,
+        scope: &mut Scope<'a>,
         out: &mut Vec<String>,
     ) {
-        let Ok(Value::List(items)) = self.eval.eval(over, scope) else {
+        let Ok(list) = self.eval.eval(over, scope) else {
+            return;
+        };
+        let Value::List(items) = &*list else {
             return;
         };
         let over_text = self.text(over);
@@ -388,8 +391,8 @@ impl Explainer<'_, '_> {
         if self.names.len() <= slot {
             self.names.resize(slot + 1, String::new());
         }
-        for (i, item) in items.iter().enumerate() {
-            scope.set_local(var, item.clone());
+        for (i, item) in parts(&list).enumerate() {
+            scope.set_local(var, item);
             if self.eval.truth(body, scope) == Ok(culprit) {
                 self.names[slot] = format!("{over_text}[{i}]");
                 self.explain(body, !culprit, scope, out);
