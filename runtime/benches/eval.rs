@@ -13,7 +13,6 @@
 
 use std::hint::black_box;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use phasev_compiler::ir::Program;
 use phasev_compiler::{Options, compile_path};
@@ -25,6 +24,7 @@ use serde_json::Value as Json;
 mod support;
 
 use support::gate::{features, hand_written};
+use support::timing::{per, time};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -36,29 +36,6 @@ fn standard() -> Program {
     compile_path(&path, &Options::default())
         .program
         .expect("the standard policy compiles")
-}
-
-// ── timing ─────────────────────────────────────────────────────────────────
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
-    median(
-        (0..runs)
-            .map(|_| {
-                let start = Instant::now();
-                black_box(f());
-                start.elapsed()
-            })
-            .collect(),
-    )
-}
-
-fn per(d: Duration, n: usize) -> f64 {
-    d.as_secs_f64() * 1e6 / n as f64
 }
 
 fn main() {

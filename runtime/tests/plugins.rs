@@ -356,3 +356,312 @@ fn a_cache_others_can_write_is_refused() {
     .unwrap_err();
     assert!(err.to_string().contains("writable by other users"), "{err}");
 }
+
+/// Writes `files` (path, text) under a fresh project directory.
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+fn reading(dirs: &[&str]) -> Grants {
+    Grants {
+        read: dirs.iter().map(PathBuf::from).collect(),
+        ..Grants::default()
+    }
+}
+
+fn output(outcome: &phasev_runtime::plugin::Outcome, name: &str) -> serde_json::Value {
+    outcome
+        .outputs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| panic!("no output {name}: {outcome:?}"))
+}
+
+#[test]
+fn tls_settings_finds_old_versions_and_skipped_verification_at_their_line() {
+    let host = host(None);
+    let dir = project(&[(
+        "charts/orders/values.yaml",
+        "service:\n  port: 8080\ningress:\n  tls:\n    enabled: true\n    minVersion: \"1.0\"\nclient:\n  insecureSkipVerify: true\n",
+    )]);
+    let (plugin, _) = host
+        .load(
+            Some("tls-settings"),
+            &manifest(
+                &dist("tls-settings"),
+                PluginLimits::default(),
+                reading(&["charts"]),
+            ),
+            dir.path(),
+        )
+        .unwrap();
+    let outcome = plugin
+        .evaluate(&Request {
+            facts: vec![("helm.chart.exists".to_owned(), Ok(json!(true)))],
+            ..request(json!({ "min_tls": "1.2" }))
+        })
+        .unwrap();
+    let failed: Vec<_> = outcome
+        .findings
+        .iter()
+        .filter(|f| f.status == "fail")
+        .collect();
+    assert_eq!(failed.len(), 2, "{outcome:?}");
+    let at: Vec<_> = failed.iter().filter_map(|f| f.location.clone()).collect();
+    assert!(
+        at.contains(&"charts/orders/values.yaml:6".to_owned()),
+        "{at:?}"
+    );
+    assert!(
+        at.contains(&"charts/orders/values.yaml:8".to_owned()),
+        "{at:?}"
+    );
+    assert_eq!(output(&outcome, "insecure_settings"), json!(2));
+    assert_eq!(output(&outcome, "min_version"), json!("1.0"));
+}
+
+#[test]
+fn adr_format_checks_every_adr_the_plan_links() {
+    let host = host(None);
+    let good = "# ADR 1\n\nStatus: Accepted\n\n## Context\nx\n## Decision\ny\n## Consequences\nz\n";
+    let dir = project(&[
+        (
+            "specs/orders/plan.md",
+            "# Plan\n\nSee [ADR-0001](../../history/adr/0001-kafka.md) and [ADR-0002](../../history/adr/0002-dapr.md).\n",
+        ),
+        ("history/adr/0001-kafka.md", good),
+        (
+            "history/adr/0002-dapr.md",
+            "# ADR 2\n\nStatus: Proposed\n\n## Context\nx\n",
+        ),
+    ]);
+    let (plugin, _) = host
+        .load(
+            Some("adr-format"),
+            &manifest(
+                &dist("adr-format"),
+                PluginLimits::default(),
+                reading(&["specs", "history"]),
+            ),
+            dir.path(),
+        )
+        .unwrap();
+    let outcome = plugin
+        .evaluate(&Request {
+            facts: vec![("docs.plan.exists".to_owned(), Ok(json!(true)))],
+            ..request(json!({}))
+        })
+        .unwrap();
+    assert_eq!(output(&outcome, "adrs"), json!(2), "{outcome:?}");
+    assert_eq!(output(&outcome, "malformed"), json!(1), "{outcome:?}");
+    assert!(
+        outcome.findings.iter().any(|f| f.status == "fail"),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn codeowners_reports_the_files_nobody_owns() {
+    let host = host(None);
+    let dir = project(&[
+        (
+            ".github/CODEOWNERS",
+            "# owners\n/services/orders/ @team-orders\n",
+        ),
+        ("services/orders/main.rs", "fn main() {}\n"),
+        ("charts/orders/values.yaml", "replicas: 1\n"),
+    ]);
+    let (plugin, _) = host
+        .load(
+            Some("codeowners"),
+            &manifest(
+                &dist("codeowners"),
+                PluginLimits::default(),
+                reading(&[".github", "services", "charts"]),
+            ),
+            dir.path(),
+        )
+        .unwrap();
+    let outcome = plugin
+        .evaluate(&request(
+            json!({ "paths": ["services/{feature}", "charts/{feature}"] }),
+        ))
+        .unwrap();
+    assert_eq!(
+        output(&outcome, "owners"),
+        json!(["@team-orders"]),
+        "{outcome:?}"
+    );
+    assert_eq!(output(&outcome, "unowned"), json!(1), "{outcome:?}");
+}
+
+/// The same world, implemented in JavaScript (componentize-js): the interface is not Rust's.
+#[test]
+fn a_javascript_plugin_runs_in_the_same_sandbox() {
+    let host = Host::new(&HostSettings {
+        max_memory: 256 << 20,
+        stack: 512 << 10,
+        cache: None,
+    })
+    .unwrap();
+    let limits = PluginLimits {
+        memory: "256MiB".to_owned(),
+        timeout: "10s".to_owned(),
+        ..PluginLimits::default()
+    };
+    let (plugin, _) = host
+        .load(
+            Some("tasks-progress"),
+            &manifest(&dist("tasks-progress"), limits, Grants::default()),
+            Path::new(""),
+        )
+        .unwrap();
+    assert_eq!(
+        plugin.description().reads,
+        ["docs.tasks.total", "docs.tasks.done"]
+    );
+    let call = |done: i64, target: &str| {
+        plugin.evaluate(&Request {
+            target: target.to_owned(),
+            facts: vec![
+                ("docs.tasks.total".to_owned(), Ok(json!(10))),
+                ("docs.tasks.done".to_owned(), Ok(json!(done))),
+            ],
+            ..request(json!({ "min_done": 0.8 }))
+        })
+    };
+    let enough = call(9, "cloud_prod").unwrap();
+    assert_eq!(enough.findings[0].status, "pass", "{enough:?}");
+    assert_eq!(output(&enough, "done_ratio"), json!(0.9));
+    let short = call(5, "cloud_prod").unwrap();
+    assert_eq!(short.findings[0].status, "fail", "{short:?}");
+    assert_eq!(short.findings[0].severity, "critical");
+    let err = plugin
+        .evaluate(&request(json!({ "min_done": 3 })))
+        .unwrap_err();
+    assert!(
+        err.starts_with("reported an error: min_done must be a fraction"),
+        "{err}"
+    );
+}
+
+fn eval() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("phasev-eval").unwrap();
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+/// The demo commits its TLS plugin (so the README's first command needs no WebAssembly
+/// toolchain); it must be the example it claims to be.
+#[test]
+fn the_demo_plugin_is_the_tls_settings_example() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/plugins/tls-settings.wasm");
+    let describe = |file: &Path| {
+        let out = eval()
+            .args(["plugin", "inspect", "--format", "json"])
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["description"].clone()
+    };
+    assert_eq!(describe(&demo), describe(&dist("tls-settings")));
+}
+
+#[test]
+fn plugin_new_scaffolds_a_crate_that_builds_and_inspects() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = eval()
+        .args(["plugin", "new", "unit-gate", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cargo build --release"));
+    let again = eval()
+        .args(["plugin", "new", "unit-gate", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let bad = eval()
+        .args(["plugin", "new", "Unit Gate"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+
+    // Built with the plugins workspace's target directory, so the SDK's dependencies are reused.
+    let crate_dir = dir.path().join("unit-gate");
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/target");
+    let built = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet"])
+        .env("CARGO_TARGET_DIR", &target)
+        .current_dir(&crate_dir)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let wasm = target.join("wasm32-wasip2/release/phasev_plugin_unit_gate.wasm");
+    let out = eval()
+        .args(["plugin", "inspect", "--format", "toml"])
+        .arg(&wasm)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("[plugins.unit-gate]\n"), "{text}");
+    let digest = hex(&Sha256::digest(std::fs::read(&wasm).unwrap()));
+    assert!(text.contains(&format!("sha256 = \"{digest}\"")), "{text}");
+    let out = eval()
+        .args(["plugin", "inspect"])
+        .arg(&wasm)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("unit-gate 0.1.0 — Fails while a unit test fails\n"),
+        "{text}"
+    );
+    assert!(text.contains("reads   tests.unit.failed\n"), "{text}");
+    assert!(
+        text.contains("  failed: int — How many unit tests failed\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn inspecting_something_that_is_not_a_plugin_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_wasm(dir.path(), "notes.wasm", b"just text");
+    let out = eval()
+        .args(["plugin", "inspect"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("phasev::plugin::invalid"), "{stderr}");
+    assert!(
+        stderr.contains("is not a WebAssembly component"),
+        "{stderr}"
+    );
+}

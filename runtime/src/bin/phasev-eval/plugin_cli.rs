@@ -116,7 +116,7 @@ pub fn scaffold(name: &str, dir: &Path, sdk: &Path) -> Result<String, String> {
                 "[package]\nname = \"phasev-plugin-{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
                  [lib]\ncrate-type = [\"cdylib\"]\n\n\
                  [dependencies]\nphasev-plugin-sdk = {{ path = {:?} }}\n\n\
-                 [profile.release]\nopt-level = \"s\"\nlto = true\ncodegen-units = 1\nstrip = true\n\n\
+                 [profile.release]\nopt-level = \"s\"\nlto = true\ncodegen-units = 1\nstrip = true\npanic = \"abort\"\n\n\
                  # Not part of any enclosing workspace.\n[workspace]\n",
                 sdk.display().to_string()
             ),
