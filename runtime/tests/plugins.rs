@@ -665,3 +665,58 @@ fn inspecting_something_that_is_not_a_plugin_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// End to end: a plugin that loops makes its own requirement inconclusive, named in the
+/// explanation, while the other requirements and checks are decided.
+#[test]
+fn a_looping_plugin_leaves_only_its_requirement_inconclusive() {
+    let wasm = dist("hostile");
+    let sha = hex(&Sha256::digest(std::fs::read(&wasm).unwrap()));
+    let dir = project(&[
+        (
+            "policy.phasev",
+            "policy p\nladder { dev \"Dev\"\n prod \"Prod\" }\n\
+             check spin = plugin \"hostile\" { mode: \"loop\" }\n\
+             check fine = plugin \"hostile\" { mode: \"ok\" }\n\
+             gate dev -> prod {\n\
+               require \"spinning check\": spin.passed\n\
+               require \"fine check\": fine.passed and fine.calls == 1\n\
+               require \"unit tests\": tests.unit.failed == 0\n\
+             }\n",
+        ),
+        ("facts.json", r#"{"tests": {"unit": {"failed": 2}}}"#),
+    ]);
+    std::fs::write(
+        dir.path().join("phasev.toml"),
+        format!(
+            "[project]\nname = \"p\"\npolicy = \"policy.phasev\"\nfacts = [\"facts.json\"]\n\n\
+             [plugins.hostile]\npath = {:?}\nsha256 = \"{sha}\"\nlimits = {{ timeout = \"200ms\", fuel = 100000000000 }}\n\n\
+             [features.orders]\nstage = \"dev\"\n",
+            wasm.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = eval()
+        .current_dir(dir.path())
+        .args(["explain", "--feature", "orders", "--to", "prod"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "a known failure wins: {text}");
+    assert!(
+        text.contains(
+            "require \"spinning check\" (dev -> prod, warning): inconclusive\n  \
+             read spin.passed = error: plugin `hostile` (check `spin`) ran past its time limit of \
+             200ms (limits.timeout)   [plugin hostile@0.1.0"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("require \"fine check\" (dev -> prod, warning): pass"),
+        "{text}"
+    );
+    assert!(
+        text.contains("require \"unit tests\" (dev -> prod, warning): fail"),
+        "{text}"
+    );
+}
