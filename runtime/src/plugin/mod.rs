@@ -347,7 +347,7 @@ impl Host {
             .max_memories_per_component(8)
             .max_memory_size(max_memory)
             .table_elements(200_000)
-            .linear_memory_keep_resident(1 << 20)
+            .linear_memory_keep_resident(16 << 20)
             .table_keep_resident(1 << 16)
             .pagemap_scan(Enabled::Auto);
         let mut config = Config::new();
