@@ -513,6 +513,27 @@ fn readiness(inputs: &Loaded) -> Result<String, Stop> {
             row.blockers.push(text.clone());
         }
     }
+    for (name, blockers) in deps::blocked_by(&graph, top_rung(program)) {
+        let Some(row) = rows.iter_mut().find(|r| r.name == name) else {
+            continue;
+        };
+        let named: Vec<String> = blockers
+            .iter()
+            .map(|b| match b.holdup {
+                deps::Holdup::Behind(stage) => {
+                    let rung = program
+                        .rungs
+                        .get(stage as usize)
+                        .map_or("?", |r| r.name.as_str());
+                    format!("{} (at {rung})", b.dependency)
+                }
+                deps::Holdup::StageUnknown => format!("{} (stage unknown)", b.dependency),
+                deps::Holdup::NotAFeature => format!("{} (not a feature)", b.dependency),
+            })
+            .collect();
+        row.blockers
+            .push(format!("blocked by {}", named.join(", ")));
+    }
     let critical = deps::critical_path(&graph, top_rung(program));
     let project_wide = evaluator.escalations(&inputs.shared_facts(), top_rung(program));
     Ok(report::readiness(
