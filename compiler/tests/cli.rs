@@ -221,7 +221,7 @@ fn unreadable_and_missing_files_are_clear_errors() {
         .arg(&file)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("not UTF-8 text"));
+        .stderr(predicate::str::contains("the file is not UTF-8"));
     phasevc()
         .args(["fmt", "does/not/exist.phasev"])
         .assert()
