@@ -66,9 +66,10 @@
 //! # Files
 //!
 //! A plugin sees no filesystem, environment, network or clock of its host beyond what phasev
-//! grants it. A directory the project's manifest grants for reading appears at the same relative
-//! path as in the project, so a plugin granted `charts` opens `charts/orders/values.yaml` with
-//! [`std::fs`].
+//! grants: without grants it finds no directory, an empty environment, clocks standing still at
+//! zero, and every network address refused. A directory the project's manifest grants for
+//! reading appears at the same relative path as in the project, so a plugin granted `charts`
+//! opens `charts/orders/values.yaml` with [`std::fs`].
 
 mod describe;
 mod error;
