@@ -535,15 +535,6 @@ impl std::fmt::Debug for Plugin {
 }
 
 impl Plugin {
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The sha256 of the component, hex.
-    pub fn digest(&self) -> &str {
-        &self.digest
-    }
-
     pub fn description(&self) -> &Description {
         &self.description
     }
@@ -797,10 +788,6 @@ impl Plugins {
         })
     }
 
-    pub fn get(&self, name: &str) -> Option<&Plugin> {
-        self.plugins.get(name)
-    }
-
     /// The descriptions the compiler checks a policy against.
     pub fn schemas(&self) -> BTreeMap<String, PluginSchema> {
         self.plugins
@@ -897,7 +884,7 @@ fn config_json(program: &Program, check: &ir::Check) -> Json {
 
 /// The facts of a check from one evaluation: `passed` (false on a failed finding, errored on
 /// an inconclusive one), `findings`, and each described output; on an error, all errored.
-pub fn check_facts(
+fn check_facts(
     program: &Program,
     check: &ir::Check,
     result: Result<Outcome, String>,
