@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use super::{CheckSlot, Checker, ConfigField, RuleSlot, RuleState};
 use crate::ast::{self, ItemKind, Span, StrLit};
 use crate::diag::{Code, Diagnostic, did_you_mean};
-use crate::schema::{self, Schema};
-use crate::typed::{self, Builtin, FactOrigin};
+use crate::schema;
+use crate::typed::{self, Builtin};
 use crate::types::{Const, Type};
 
 impl<'a> Checker<'a> {
@@ -386,12 +386,7 @@ impl<'a> Checker<'a> {
                     );
                     continue;
                 };
-                let origin = if Schema::builtin().contains(path) {
-                    FactOrigin::Builtin
-                } else {
-                    FactOrigin::Declared
-                };
-                reads.push(self.intern_fact(path, &ty, origin));
+                reads.push(self.intern_schema_fact(path, &ty));
             }
             self.checks[i].reads = reads;
         }

@@ -172,12 +172,7 @@ impl Checker<'_> {
         }
         if let Some((full, ty, n)) = self.schema.longest_prefix(&names) {
             let ty = ty.clone();
-            let origin = if crate::schema::Schema::builtin().contains(&full) {
-                FactOrigin::Builtin
-            } else {
-                FactOrigin::Declared
-            };
-            let id = self.intern_fact(&full, &ty, origin);
+            let id = self.intern_schema_fact(&full, &ty);
             let base = typed(T::Fact(id), ty, first.span.to(segs[n - 1].span));
             return self.fields(base, &segs[n..]);
         }

@@ -250,6 +250,16 @@ impl<'a> Checker<'a> {
         id
     }
 
+    /// Interns a fact of the schema: built-in, or declared with `fact`.
+    fn intern_schema_fact(&mut self, path: &str, ty: &Type) -> FactId {
+        let origin = if Schema::builtin().contains(path) {
+            FactOrigin::Builtin
+        } else {
+            FactOrigin::Declared
+        };
+        self.intern_fact(path, ty, origin)
+    }
+
     fn finish(self) -> typed::Program {
         typed::Program {
             name: self.name.unwrap_or_default(),

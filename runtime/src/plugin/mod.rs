@@ -9,7 +9,8 @@
 //!
 //! One [`Host`] (one wasmtime engine, pooling allocator) runs every plugin; each call gets a
 //! fresh store with the plugin's limits: wall time (epoch interruption), fuel, memory, table
-//! elements and output size, and only the WASI interfaces its grants allow. Whatever a call does
+//! elements and output size, and a WASI context holding only what its grants allow. Whatever a
+//! call does
 //! (trap, loop, exhaust a limit, return garbage), it ends as an error message for the facts of
 //! its own check, which makes the requirements reading them inconclusive.
 
@@ -38,11 +39,11 @@ use wasmtime::{
 
 pub use cache::{Cache, Lookup};
 
-use crate::config::{PluginManifest, Project, parse_size};
+use crate::config::{PluginManifest, Project, first_line, parse_size};
 use crate::facts::{Absent, Facts, Source};
 use crate::gather::{Found, apply_found};
 use crate::record::to_json;
-use crate::value::parse_duration;
+use crate::value::{duration, parse_duration};
 use sandbox::{Access, State};
 
 /// Rust bindings of the WIT world, generated at build time.
@@ -129,7 +130,7 @@ pub enum PluginError {
 }
 
 /// What a plugin says about itself.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Description {
     pub name: String,
     pub version: String,
@@ -374,8 +375,8 @@ impl Host {
         })
     }
 
-    /// Loads a plugin: checks its digest, compiles it (or takes it from the cache), links it
-    /// with what its grants allow, and asks it to describe itself.
+    /// Loads a plugin: checks its digest, compiles it (or takes it from the cache), links it,
+    /// resolves its grants, and asks it to describe itself.
     /// `name` is the name phasev.toml gives it, which its description must repeat; `None`
     /// accepts whatever name it gives (inspecting a file).
     pub fn load(
@@ -411,7 +412,7 @@ impl Host {
         let invalid = |e: wasmtime::Error| PluginError::Invalid {
             name: name.to_owned(),
             path: path.clone(),
-            reason: first_line(&format!("{e:#}")),
+            reason: first_line(&format!("{e:#}")).to_owned(),
         };
         let (component, lookup) = match &self.cache {
             Some(cache) => cache
@@ -430,21 +431,16 @@ impl Host {
         let world = |e: wasmtime::Error| PluginError::World {
             name: name.to_owned(),
             path: path.clone(),
-            reason: first_line(&format!("{e:#}")),
+            reason: first_line(&format!("{e:#}")).to_owned(),
         };
         let pre = self.linker.instantiate_pre(&component).map_err(world)?;
         let pre = bindings::PluginPre::new(pre).map_err(world)?;
         let mut plugin = Plugin {
             name: name.to_owned(),
             digest,
-            description: Description {
-                name: name.to_owned(),
-                version: String::new(),
-                summary: String::new(),
-                reads: Vec::new(),
-                outputs: Vec::new(),
-                config: Vec::new(),
-            },
+            description: Description::default(),
+            schema: PluginSchema::default(),
+            source: Source::new(""),
             engine: self.engine.clone(),
             pre,
             access,
@@ -466,12 +462,18 @@ impl Host {
                 ),
             });
         }
-        description
+        plugin.schema = description
             .schema()
             .map_err(|reason| PluginError::Description {
                 name: name.to_owned(),
                 reason,
             })?;
+        plugin.source = Source::new(format!(
+            "plugin {}@{} (sha256:{})",
+            description.name,
+            description.version,
+            &plugin.digest[..12]
+        ));
         plugin.name.clone_from(&description.name);
         plugin.description = description;
         Ok((plugin, lookup))
@@ -519,6 +521,10 @@ pub struct Plugin {
     name: String,
     digest: String,
     description: Description,
+    /// The description as the compiler reads it.
+    schema: PluginSchema,
+    /// Where its facts come from, for explanations and decision records.
+    source: Source,
     engine: Engine,
     pre: bindings::PluginPre<State>,
     access: Access,
@@ -537,16 +543,6 @@ impl std::fmt::Debug for Plugin {
 impl Plugin {
     pub fn description(&self) -> &Description {
         &self.description
-    }
-
-    /// Where its facts come from, for explanations and decision records.
-    pub fn source(&self) -> Source {
-        Source::new(format!(
-            "plugin {}@{} (sha256:{})",
-            self.name,
-            self.description.version,
-            &self.digest[..12]
-        ))
     }
 
     /// A store for one call, with this plugin's limits, and a fresh instance in it.
@@ -672,7 +668,7 @@ impl Plugin {
             return match trap {
                 Trap::Interrupt => format!(
                     "ran past its time limit of {} (limits.timeout)",
-                    millis(self.limits.timeout)
+                    duration(self.limits.timeout.as_secs_f64() * 1000.0)
                 ),
                 Trap::OutOfFuel => format!(
                     "ran out of fuel after {} units (limits.fuel)",
@@ -738,24 +734,11 @@ fn outcome_size(o: &wit::Outcome) -> usize {
             .sum::<usize>()
 }
 
-fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or(text).to_owned()
-}
-
 fn bytes(n: usize) -> String {
     match n {
         n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{}MiB", n >> 20),
         n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{}KiB", n >> 10),
         n => format!("{n} bytes"),
-    }
-}
-
-fn millis(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms >= 1000 && ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
     }
 }
 
@@ -792,7 +775,7 @@ impl Plugins {
     pub fn schemas(&self) -> BTreeMap<String, PluginSchema> {
         self.plugins
             .iter()
-            .filter_map(|(name, p)| Some((name.clone(), p.description.schema().ok()?)))
+            .map(|(name, p)| (name.clone(), p.schema.clone()))
             .collect()
     }
 
@@ -840,7 +823,7 @@ impl Plugins {
             let result = plugin
                 .evaluate(&request)
                 .map_err(|why| format!("plugin `{}` (check `{}`) {why}", plugin.name, check.name));
-            found.extend(check_facts(program, check, result, &plugin.source()));
+            found.extend(check_facts(program, check, result, &plugin.source));
         }
         apply_found(program, &found, &[], SystemTime::now(), facts);
     }
