@@ -76,9 +76,10 @@ pub fn load(root: &Path, fs: &dyn FileSystem, diags: &mut Diagnostics) -> Loaded
         Ok(text) => loader.visit(normalize(root), display_name(root), text),
         Err(err) => {
             let file = loader.sources.add(display_name(root), "");
-            loader
-                .diags
-                .push(unreadable(Span::new(file, 0, 0), root, &err));
+            loader.diags.push(
+                unreadable(Span::new(file, 0, 0), root, &err)
+                    .help("the path is relative to the directory the command runs in"),
+            );
             loader.complete = false;
         }
     }
@@ -163,7 +164,10 @@ impl Loader<'_> {
             match self.fs.read(&target) {
                 Ok(text) => self.visit(target.clone(), display_name(&target), text),
                 Err(err) => {
-                    self.diags.push(unreadable(import.span, &target, &err));
+                    self.diags.push(
+                        unreadable(import.span, &target, &err)
+                            .help("imports are resolved relative to the importing file"),
+                    );
                     self.complete = false;
                 }
             }
@@ -184,7 +188,6 @@ fn unreadable(span: Span, path: &Path, err: &io::Error) -> Diagnostic {
         format!("cannot read `{}`: {reason}", display_name(path)),
     )
     .label("cannot be read")
-    .help("imports are resolved relative to the importing file")
 }
 
 fn display_name(path: &Path) -> String {

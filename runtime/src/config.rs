@@ -15,6 +15,7 @@
 //! depends_on = ["payments"]
 //! budget = { latency_p95 = "250ms", error_rate = "0.1%" }
 //! deadline = 2026-12-01
+//! sdd_stage = "green"                   # optional: derived from specs/ and unit tests
 //! ```
 //!
 //! Unknown keys are errors pointing at the key, with a did-you-mean.
@@ -27,6 +28,10 @@ use miette::{Diagnostic, NamedSource, SourceSpan};
 use phasev_compiler::diag::did_you_mean;
 use serde::Deserialize;
 use thiserror::Error;
+use toml::Spanned;
+
+use crate::collect::docs::SDD_STAGES;
+use crate::value::{parse_duration, parse_percent};
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -293,6 +298,9 @@ pub struct Cloud {
 pub struct Feature {
     /// The rung the feature is on now.
     pub stage: String,
+    /// Its stage of spec-driven development (`spec` … `refactor`); derived from its
+    /// documents and unit tests when not given.
+    pub sdd_stage: Option<Spanned<String>>,
     pub owner: Option<String>,
     #[serde(default)]
     pub depends_on: Vec<String>,
@@ -306,8 +314,8 @@ pub struct Feature {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Budget {
-    pub latency_p95: Option<String>,
-    pub error_rate: Option<String>,
+    pub latency_p95: Option<Spanned<String>>,
+    pub error_rate: Option<Spanned<String>>,
 }
 
 /// A `phasev.toml` that cannot be used.
@@ -375,22 +383,71 @@ impl Project {
 /// Parses the text of a `phasev.toml`; `file` names it in errors.
 pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
     let config: Config = toml::from_str(text).map_err(|e| invalid(file, text, &e))?;
+    let wrong = |span: Option<SourceSpan>, message: String, label: &str, help: Option<String>| {
+        ConfigError::Invalid(Box::new(Invalid {
+            message,
+            src: NamedSource::new(file.display().to_string(), Arc::from(text)),
+            span,
+            label: label.to_owned(),
+            help,
+        }))
+    };
+    let at = |value: &Spanned<String>| Some(SourceSpan::from(value.span()));
     for (name, feature) in &config.features {
         for dep in &feature.depends_on {
             if !config.features.contains_key(dep) {
                 let needle = format!("\"{dep}\"");
-                let at = text
+                let span = text
                     .find(&needle)
                     .map(|i| SourceSpan::new(i.into(), needle.len()));
-                return Err(ConfigError::Invalid(Box::new(Invalid {
-                    message: format!("feature `{name}` depends on `{dep}`, which is not a feature"),
-                    src: NamedSource::new(file.display().to_string(), Arc::from(text)),
-                    span: at,
-                    label: "not in [features]".to_owned(),
-                    help: did_you_mean(dep, config.features.keys().map(String::as_str))
+                return Err(wrong(
+                    span,
+                    format!("feature `{name}` depends on `{dep}`, which is not a feature"),
+                    "not in [features]",
+                    did_you_mean(dep, config.features.keys().map(String::as_str))
                         .or_else(|| Some(format!("add `[features.{dep}]`"))),
-                })));
+                ));
             }
+        }
+        if let Some(stage) = &feature.sdd_stage
+            && !SDD_STAGES.contains(&stage.get_ref().as_str())
+        {
+            return Err(wrong(
+                at(stage),
+                format!(
+                    "feature `{name}` has sdd_stage `{}`, which is not a stage of spec-driven development",
+                    stage.get_ref()
+                ),
+                "not an SDD stage",
+                did_you_mean(stage.get_ref(), SDD_STAGES.iter().copied())
+                    .or_else(|| Some(format!("the stages are {}", SDD_STAGES.join(", ")))),
+            ));
+        }
+        if let Some(latency) = &feature.budget.latency_p95
+            && parse_duration(latency.get_ref()).is_none()
+        {
+            return Err(wrong(
+                at(latency),
+                format!(
+                    "feature `{name}` has a latency budget `{}` that is not a duration",
+                    latency.get_ref()
+                ),
+                "not a duration",
+                Some("write a number with a unit: \"250ms\", \"1.5s\"".to_owned()),
+            ));
+        }
+        if let Some(rate) = &feature.budget.error_rate
+            && parse_percent(rate.get_ref()).is_none()
+        {
+            return Err(wrong(
+                at(rate),
+                format!(
+                    "feature `{name}` has an error-rate budget `{}` that is not a percentage",
+                    rate.get_ref()
+                ),
+                "not a percentage",
+                Some("write a number with `%`: \"0.1%\"".to_owned()),
+            ));
         }
     }
     Ok(config)
@@ -488,6 +545,42 @@ mod tests {
         let (_, help) =
             error("[project]\nname = \"shop\"\npolicy = \"p\"\n[testz]\n").unwrap_or_default();
         assert_eq!(help.as_deref(), Some("did you mean `tests`?"));
+    }
+
+    #[test]
+    fn budgets_and_sdd_stages_are_checked_where_they_are_written() {
+        let feature = |extra: &str| {
+            format!(
+                "[project]\nname = \"s\"\npolicy = \"p\"\n[features.a]\nstage = \"x\"\n{extra}\n"
+            )
+        };
+        let (message, help) =
+            error(&feature("budget = { latency_p95 = \"fast\" }")).unwrap_or_default();
+        assert_eq!(
+            message,
+            "feature `a` has a latency budget `fast` that is not a duration"
+        );
+        assert!(help.unwrap_or_default().contains("\"250ms\""));
+        let (message, _) = error(&feature("budget = { error_rate = \"0.1\" }")).unwrap_or_default();
+        assert_eq!(
+            message,
+            "feature `a` has an error-rate budget `0.1` that is not a percentage"
+        );
+        let (message, help) = error(&feature("sdd_stage = \"gren\"")).unwrap_or_default();
+        assert_eq!(
+            message,
+            "feature `a` has sdd_stage `gren`, which is not a stage of spec-driven development"
+        );
+        assert_eq!(help.as_deref(), Some("did you mean `green`?"));
+        let Err(ConfigError::Invalid(e)) =
+            parse(Path::new("phasev.toml"), &feature("sdd_stage = \"gren\""))
+        else {
+            unreachable!()
+        };
+        let text = feature("sdd_stage = \"gren\"");
+        let span = e.span.unwrap_or_else(|| SourceSpan::new(0.into(), 0));
+        assert_eq!(&text[span.offset()..span.offset() + span.len()], "\"gren\"");
+        assert!(parse(Path::new("phasev.toml"), &feature("sdd_stage = \"refactor\"\nbudget = { latency_p95 = \"1.5s\", error_rate = \"0.1%\" }")).is_ok());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use phasev_compiler::types::Type;
 use serde::Serialize;
 
 use crate::eval::{Cause, Evaluator, Scope, Unknown, parts};
-use crate::facts::Facts;
+use crate::facts::{Absent, Facts};
 use crate::value::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -65,7 +65,10 @@ pub struct Read {
     pub path: String,
     /// The value as a policy writes it, or why there is none (`missing`, `stale (…)`).
     pub value: String,
-    pub present: bool,
+    /// `present`, `missing`, `stale` or `error`.
+    pub state: &'static str,
+    /// The value as a facts file writes it (typed JSON), when present.
+    pub json: Option<serde_json::Value>,
     pub source: Option<String>,
 }
 
@@ -160,7 +163,10 @@ impl Evaluator<'_> {
     pub fn decide(&self, feature: &str, facts: &Facts, target: u32) -> Decision {
         let program = self.program();
         let mut requirements = Vec::new();
-        for gate in program.gates.iter().filter(|g| g.to <= target) {
+        // Up the ladder, whatever order the gates were declared (or extended by imports) in.
+        let mut gates: Vec<&Gate> = program.gates.iter().filter(|g| g.to <= target).collect();
+        gates.sort_by_key(|g| (g.from, g.to));
+        for gate in gates {
             let gate_name = format!("{} -> {}", rung(program, gate.from), rung(program, gate.to));
             for req in &gate.requirements {
                 let mut scope = Scope::new(facts, gate.to);
@@ -474,17 +480,26 @@ fn reads(program: &Program, facts: &Facts, slots: &[u32]) -> Vec<Read> {
         .filter_map(|&slot| {
             let info = program.slots.get(slot as usize)?;
             let fact = facts.get(slot);
+            let json = fact
+                .value
+                .as_ref()
+                .ok()
+                .map(|v| crate::record::to_json(program, v, &info.ty));
             Some(Read {
                 path: info.path.clone(),
-                value: match &fact.value {
+                value: match (&fact.value, &json) {
                     // Records by field name, as a facts file writes them.
-                    Ok(v @ (Value::List(_) | Value::Record(_))) => {
-                        crate::record::to_json(program, v, &info.ty).to_string()
-                    }
-                    Ok(v) => v.display(program).to_string(),
-                    Err(absent) => absent.to_string(),
+                    (Ok(Value::List(_) | Value::Record(_)), Some(json)) => json.to_string(),
+                    (Ok(v), _) => v.display(program).to_string(),
+                    (Err(absent), _) => absent.to_string(),
                 },
-                present: fact.value.is_ok(),
+                state: match &fact.value {
+                    Ok(_) => "present",
+                    Err(Absent::Missing) => "missing",
+                    Err(Absent::Stale { .. }) => "stale",
+                    Err(Absent::Error(_)) => "error",
+                },
+                json,
                 source: fact.source.as_ref().map(|s| s.0.to_string()),
             })
         })

@@ -202,8 +202,22 @@ pub async fn gather(project: Arc<Project>, feature: &str, timeout: Duration) -> 
                 .map(|p| Found::absent(p, Absent::Error(why.clone()), collector.name())),
         );
     }
+    if !found.iter().any(|f| f.path == SDD_STAGE) {
+        let stage = docs::sdd_stage(|path| {
+            let json = found.iter().find(|f| f.path == path)?.value.as_ref().ok()?;
+            json.as_bool().map(i64::from).or_else(|| json.as_i64())
+        });
+        let source = "the SDD documents and unit tests";
+        found.push(match stage {
+            Some(stage) => Found::value(SDD_STAGE, json!(stage), source),
+            None => Found::absent(SDD_STAGE, Absent::Missing, source),
+        });
+    }
     found
 }
+
+/// The feature's stage of spec-driven development: set in phasev.toml or derived.
+const SDD_STAGE: &str = "feature.sdd_stage";
 
 /// Sets every slot of `facts` that `found` fills; a value of the wrong type becomes an
 /// errored fact naming the collector, and one older than its freshness limit (`limits`: fact
@@ -248,6 +262,9 @@ fn from_config(project: &Project, feature: &str) -> Vec<Found> {
         return out;
     };
     out.push(Found::value("feature.stage", json!(f.stage), &source));
+    if let Some(stage) = &f.sdd_stage {
+        out.push(Found::value(SDD_STAGE, json!(stage.get_ref()), &source));
+    }
     if let Some(owner) = &f.owner {
         out.push(Found::value("feature.owner", json!(owner), &source));
     }
@@ -267,14 +284,14 @@ fn from_config(project: &Project, feature: &str) -> Vec<Found> {
     if let Some(latency) = &f.budget.latency_p95 {
         out.push(Found::value(
             "feature.budget.latency_p95",
-            json!(latency),
+            json!(latency.get_ref()),
             &source,
         ));
     }
     if let Some(rate) = &f.budget.error_rate {
         out.push(Found::value(
             "feature.budget.error_rate",
-            json!(rate),
+            json!(rate.get_ref()),
             &source,
         ));
     }

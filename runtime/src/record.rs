@@ -20,7 +20,7 @@ use crate::facts::{Absent, Fact, Facts, Source, value_of};
 use crate::value::{Value, date};
 
 /// Version of the record's shape.
-pub const RECORD_VERSION: u32 = 1;
+pub const RECORD_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record {

@@ -1,32 +1,42 @@
 //! Reports in the layouts of the Phase V process: the Phase Readiness table, the Feature
-//! Completeness Checklist and escalation blocks (the deployment report is still to come).
+//! Completeness Checklist, the Deployment Report and escalation blocks; and one decision in
+//! Markdown, JUnit XML, SARIF and GitHub Actions annotations.
 
 use phasev_compiler::ir::Program;
 
-use crate::decide::{ChecklistResult, Decision, EscalationResult, Outcome, Verdict};
+use crate::decide::{ChecklistResult, Decision, EscalationResult, Outcome, RequirementResult};
 use crate::value::Value;
 
 /// One feature's line of the readiness report.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FeatureStatus {
     pub name: String,
+    /// Its stage of spec-driven development (`spec` … `refactor`), when known.
+    pub sdd_stage: Option<String>,
     /// The rung the feature is on, when known.
     pub stage: Option<u32>,
     /// The decision for the next rung up (none at the top, or without a known stage).
     pub next: Option<Decision>,
     /// What else blocks it (dependency cycles, blocking dependencies).
     pub blockers: Vec<String>,
+    /// `feature.deadline`, `YYYY-MM-DD`, when set.
+    pub deadline: Option<String>,
 }
 
-/// A cell of the table: reached, ready, blocked or pending.
+impl FeatureStatus {
+    /// Nothing stands between the feature and its next rung.
+    fn ready(&self) -> bool {
+        self.next.is_some() && blockers(self).is_empty()
+    }
+}
+
+/// A cell of the table: ✅ the rung is reached; for the next rung up, ❌ when something
+/// blocks the climb and ⏳ when nothing does (it waits to be promoted); ⏳ for every rung
+/// above.
 fn cell(status: &FeatureStatus, rung: u32) -> &'static str {
     match status.stage {
         Some(stage) if rung <= stage => "✅",
-        Some(stage) if rung == stage + 1 => match status.next.as_ref().map(|d| d.verdict) {
-            Some(Verdict::Pass | Verdict::Warn) if status.blockers.is_empty() => "✅",
-            Some(Verdict::Fail) => "❌",
-            _ => "⏳",
-        },
+        Some(stage) if rung == stage + 1 && !status.ready() => "❌",
         _ => "⏳",
     }
 }
@@ -40,39 +50,70 @@ pub fn severity_mark(severity: &str) -> &'static str {
     }
 }
 
-/// Why a feature cannot climb: failed and undecided `require`s, fired escalations, the other
-/// blockers, and (marked ⚠) failed `warn`s, which do not block.
+/// What keeps a feature from its next rung: the other blockers (dependencies), failed and
+/// undecided `require`s (each once, though several gates may repeat one), fired escalations.
 pub fn blockers(status: &FeatureStatus) -> Vec<String> {
     let mut out = status.blockers.clone();
     if let Some(d) = &status.next {
         for r in d.requirements.iter().filter(|r| r.kind == "require") {
-            match r.outcome {
-                Outcome::Fail => out.push(match r.why.first() {
-                    Some(why) => format!("{} {} ({why})", severity_mark(r.severity), r.name),
-                    None => format!("{} {}", severity_mark(r.severity), r.name),
-                }),
-                Outcome::Inconclusive => out.push(match r.undecided_because.first() {
-                    Some(why) => format!("{} {}: {why}", severity_mark(r.severity), r.name),
-                    None => format!("{} {}: undecided", severity_mark(r.severity), r.name),
-                }),
-                Outcome::Pass => {}
+            let line = match r.outcome {
+                Outcome::Fail => requirement_line(r, &r.why, ""),
+                Outcome::Inconclusive => requirement_line(r, &r.undecided_because, "undecided: "),
+                Outcome::Pass => continue,
+            };
+            if !out.contains(&line) {
+                out.push(line);
             }
         }
         for e in d.escalations.iter().filter(|e| e.fired == Some(true)) {
             out.push(format!("🚨 {}", e.title));
         }
-        for r in d
-            .requirements
-            .iter()
-            .filter(|r| r.kind == "warn" && r.outcome == Outcome::Fail)
-        {
-            out.push(match r.why.first() {
-                Some(why) => format!("⚠ {} ({why})", r.name),
-                None => format!("⚠ {}", r.name),
-            });
+    }
+    out
+}
+
+/// Failed `warn`s of the next rung: reported, though they do not block.
+fn warnings(status: &FeatureStatus) -> Vec<String> {
+    let Some(d) = &status.next else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    for r in d
+        .requirements
+        .iter()
+        .filter(|r| r.kind == "warn" && r.outcome != Outcome::Pass)
+    {
+        let line = requirement_line(r, &r.why, "warning only: ");
+        if !out.contains(&line) {
+            out.push(line);
         }
     }
     out
+}
+
+/// `🔴 name (why)`: a requirement, its severity and the first reason it gives.
+fn requirement_line(r: &RequirementResult, reasons: &[String], lead: &str) -> String {
+    let mark = severity_mark(r.severity);
+    match reasons.first() {
+        Some(why) => format!("{mark} {} ({lead}{why})", r.name),
+        None if lead.is_empty() => format!("{mark} {}", r.name),
+        None => format!("{mark} {} ({})", r.name, lead.trim_end_matches(": ")),
+    }
+}
+
+/// The column headers of the readiness table: the reference's for the Phase V ladder, a
+/// rung's title (else its name) on any other.
+fn column(program: &Program, rung: u32) -> String {
+    let Some(r) = program.rungs.get(rung as usize) else {
+        return String::new();
+    };
+    match r.name.as_str() {
+        "local_k8s" => "Local".to_owned(),
+        "cloud_staging" => "Cloud-Staging".to_owned(),
+        "cloud_prod" => "Cloud-Prod".to_owned(),
+        _ if r.label.is_empty() => r.name.clone(),
+        _ => r.label.clone(),
+    }
 }
 
 /// `## Phase V Readiness Report — date`, the table, readiness, critical path, next milestone,
@@ -84,33 +125,25 @@ pub fn readiness(
     critical_path: &[String],
     project_escalations: &[EscalationResult],
 ) -> String {
+    // Every rung but the first, where every feature starts.
     let rungs: Vec<u32> = (1..program.rungs.len())
         .filter_map(|i| u32::try_from(i).ok())
         .collect();
-    let label = |r: u32| {
-        program.rungs.get(r as usize).map_or_else(String::new, |r| {
-            if r.label.is_empty() {
-                r.name.clone()
-            } else {
-                r.label.clone()
-            }
-        })
-    };
     let mut out = format!("## Phase V Readiness Report — {date}\n\n| Feature | Stage |");
     for &r in &rungs {
-        out.push_str(&format!(" {} |", label(r)));
+        out.push_str(&format!(" {} |", column(program, r)));
     }
     out.push_str(" Blockers |\n|---------|-------|");
-    for _ in &rungs {
-        out.push_str("------|");
+    for &r in &rungs {
+        out.push_str(&format!(
+            "{}|",
+            "-".repeat(column(program, r).chars().count() + 2)
+        ));
     }
     out.push_str("----------|\n");
     let mut reached = 0usize;
     for f in features {
-        let stage = f
-            .stage
-            .and_then(|s| program.rungs.get(s as usize))
-            .map_or("unknown", |r| r.name.as_str());
+        let stage = f.sdd_stage.as_deref().unwrap_or("unknown");
         out.push_str(&format!("| {} | {stage} |", f.name));
         for &r in &rungs {
             let c = cell(f, r);
@@ -119,11 +152,12 @@ pub fn readiness(
             }
             out.push_str(&format!(" {c} |"));
         }
-        let blockers = blockers(f);
-        let text = if blockers.is_empty() {
+        let mut lines = blockers(f);
+        lines.extend(warnings(f));
+        let text = if lines.is_empty() {
             "—".to_owned()
         } else {
-            blockers.join("; ").replace('|', "\\|")
+            lines.join("; ").replace('|', "\\|")
         };
         out.push_str(&format!(" {text} |\n"));
     }
@@ -150,30 +184,44 @@ pub fn readiness(
     out
 }
 
-/// The first feature (in order) that is ready to climb, else the first one blocked.
+/// The next promotion: of the features ready to climb, the one whose deadline comes first
+/// (features without one after, then by name); else, the same way, the first blocked one.
+/// Either with its deadline: what and when.
 fn next_milestone(program: &Program, features: &[FeatureStatus]) -> String {
-    let rung = |s: u32| program.rungs.get(s as usize + 1).map(|r| r.name.clone());
-    let ready = features.iter().find_map(|f| {
-        let stage = f.stage?;
-        let next = rung(stage)?;
-        (cell(f, stage + 1) == "✅" && f.next.is_some())
-            .then(|| format!("{} → {next} (ready to promote)", f.name))
-    });
-    let blocked = || {
-        features.iter().find_map(|f| {
-            let stage = f.stage?;
-            Some(format!(
-                "{} → {} (blocked: {} blocker{})",
-                f.name,
-                rung(stage)?,
-                blockers(f).len(),
-                if blockers(f).len() == 1 { "" } else { "s" }
-            ))
-        })
+    let climbing = |ready: bool| {
+        features
+            .iter()
+            .filter(|f| f.ready() == ready)
+            .filter_map(|f| {
+                let next = program.rungs.get(f.stage? as usize + 1)?;
+                Some((
+                    f.deadline.is_none(),
+                    f.deadline.clone(),
+                    f,
+                    next.name.as_str(),
+                ))
+            })
+            .min_by(|a, b| (a.0, &a.1, &a.2.name).cmp(&(b.0, &b.1, &b.2.name)))
     };
-    ready
-        .or_else(blocked)
-        .unwrap_or_else(|| "every feature is on the top rung".to_owned())
+    let when = |f: &FeatureStatus| match &f.deadline {
+        Some(date) => format!("due {date}"),
+        None => "no deadline set".to_owned(),
+    };
+    if let Some((_, _, f, next)) = climbing(true) {
+        return format!("{} → {next}, ready to promote ({})", f.name, when(f));
+    }
+    match climbing(false) {
+        Some((_, _, f, next)) => {
+            let n = blockers(f).len();
+            format!(
+                "{} → {next}, blocked by {n} blocker{} ({})",
+                f.name,
+                if n == 1 { "" } else { "s" },
+                when(f)
+            )
+        }
+        None => "every feature is on the top rung".to_owned(),
+    }
 }
 
 /// `## Feature Completeness Checklist — feature` and one checkbox per item; an item that
@@ -220,7 +268,7 @@ fn outcome_word(o: Outcome) -> &'static str {
 }
 
 /// Why a requirement came out as it did, in one line.
-fn reason(r: &crate::decide::RequirementResult) -> String {
+fn reason(r: &RequirementResult) -> String {
     r.why
         .iter()
         .chain(&r.undecided_because)
@@ -452,7 +500,7 @@ pub fn deployment(
             program.rungs.get(g.to as usize)?.name
         ))
     });
-    let reqs: Vec<&crate::decide::RequirementResult> = decision
+    let reqs: Vec<&RequirementResult> = decision
         .requirements
         .iter()
         .filter(|r| Some(&r.gate) == into.as_ref())

@@ -53,9 +53,10 @@ fn an_empty_repository_fails_on_its_missing_spec_and_is_never_a_pass() {
         .stderr(predicate::str::is_empty());
     let mut readiness = Command::cargo_bin("phasev-eval").unwrap();
     readiness.current_dir(&dir).args(["report", "readiness"]);
-    readiness.assert().code(0).stdout(predicate::str::contains(
-        "| orders | local_k8s | ✅ | ❌ | ⏳ |",
-    ));
+    readiness
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("| orders | spec | ✅ | ❌ | ⏳ |"));
 }
 
 #[test]

@@ -89,7 +89,7 @@ fn json_has_a_top_level_verdict_and_a_schema_version() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(4));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], 2);
     assert_eq!(doc["verdict"], "escalate");
     assert_eq!(doc["features"][0]["feature"], "orders");
     assert_eq!(
@@ -152,6 +152,10 @@ fn bad_input_is_a_clear_error_with_exit_2() {
             "`svc.ok` must be a bool",
         ),
         (
+            vec!["--to".into(), "prdo".into()],
+            "did you mean `prod`?",
+        ),
+        (
             vec!["--facts".into(), "/nonexistent/facts.json".into()],
             "cannot read facts file",
         ),
@@ -186,6 +190,21 @@ fn bad_input_is_a_clear_error_with_exit_2() {
             .stderr(predicate::str::contains(message))
             .stderr(predicate::str::contains("panicked").not());
     }
+}
+
+#[test]
+fn all_with_no_feature_to_decide_is_a_usage_error_not_a_pass() {
+    let shared = facts_file("all-none", "shared.json", PASSING);
+    let mut cmd = Command::cargo_bin("phasev-eval").expect("binary");
+    cmd.env("NO_COLOR", "1")
+        .args(["gate", "--all", "--policy"])
+        .arg(data("policies/mini.phasev"))
+        .arg("--facts")
+        .arg(&shared);
+    cmd.assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("--all found no feature to decide"));
 }
 
 #[test]

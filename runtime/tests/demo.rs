@@ -91,6 +91,20 @@ fn the_readiness_report_matches_its_snapshot() {
         normalized, expected,
         "run with PHASEV_BLESS=1 to accept the new output"
     );
+    // The README shows this output under its first command: it must be today's.
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let shown = readme
+        .split_once("```markdown\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block)
+        .unwrap();
+    let (_, shown_rest) = shown.split_once('\n').unwrap();
+    assert_eq!(
+        shown_rest, rest,
+        "README.md's first output block is not what the readiness report prints"
+    );
 }
 
 #[test]

@@ -21,9 +21,39 @@
 //!
 //! A missing file is `exists: false`, not an error; a file that cannot be read is an error
 //! that names it.
+//!
+//! **SDD stage** (`feature.sdd_stage`, unless `phasev.toml` sets `sdd_stage`): the first
+//! document still to write decides (`spec` while the spec is missing or not approved, then
+//! `plan`, then `tasks`); once all three exist, the unit tests do: `red` until a unit report
+//! shows tests and none failing, then `green` while tasks are open, `refactor` when every
+//! task is done.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+/// The stages of spec-driven development, in order.
+pub const SDD_STAGES: [&str; 6] = ["spec", "plan", "tasks", "red", "green", "refactor"];
+
+/// A feature's SDD stage from its facts (`fact` reads one by path), as the module docs say;
+/// `None` when a document fact it needs is not known.
+pub fn sdd_stage(fact: impl Fn(&str) -> Option<i64>) -> Option<&'static str> {
+    for (path, stage) in [
+        ("docs.spec.approved", "spec"),
+        ("docs.plan.exists", "plan"),
+        ("docs.tasks.exists", "tasks"),
+    ] {
+        if fact(path)? == 0 {
+            return Some(stage);
+        }
+    }
+    let green =
+        fact("tests.unit.total").is_some_and(|n| n > 0) && fact("tests.unit.failed") == Some(0);
+    if !green {
+        return Some("red");
+    }
+    let open = fact("docs.tasks.total")? - fact("docs.tasks.done")?;
+    Some(if open > 0 { "green" } else { "refactor" })
+}
 
 /// What the documents of one feature say.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -276,6 +306,53 @@ fn list_item(line: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The SDD stage of a feature whose facts are `known` (path, value); others unknown.
+    fn stage_of(known: &[(&str, i64)]) -> Option<&'static str> {
+        sdd_stage(|path| known.iter().find(|(p, _)| *p == path).map(|(_, v)| *v))
+    }
+
+    #[test]
+    fn the_sdd_stage_is_the_first_missing_document_then_the_unit_tests() {
+        let docs = [
+            ("docs.spec.approved", 1),
+            ("docs.plan.exists", 1),
+            ("docs.tasks.exists", 1),
+            ("docs.tasks.total", 4),
+            ("docs.tasks.done", 2),
+        ];
+        assert_eq!(stage_of(&[("docs.spec.approved", 0)]), Some("spec"));
+        assert_eq!(stage_of(&docs[..1]), None, "the plan is not known");
+        assert_eq!(stage_of(&[docs[0], ("docs.plan.exists", 0)]), Some("plan"));
+        assert_eq!(
+            stage_of(&[docs[0], docs[1], ("docs.tasks.exists", 0)]),
+            Some("tasks")
+        );
+        assert_eq!(stage_of(&docs), Some("red"), "no unit report yet");
+        let failing = [
+            &docs[..],
+            &[("tests.unit.total", 9), ("tests.unit.failed", 1)],
+        ]
+        .concat();
+        assert_eq!(stage_of(&failing), Some("red"));
+        let empty = [
+            &docs[..],
+            &[("tests.unit.total", 0), ("tests.unit.failed", 0)],
+        ]
+        .concat();
+        assert_eq!(stage_of(&empty), Some("red"), "no test at all is not green");
+        let passing = [
+            &docs[..],
+            &[("tests.unit.total", 9), ("tests.unit.failed", 0)],
+        ]
+        .concat();
+        assert_eq!(stage_of(&passing), Some("green"), "two tasks open");
+        let done = [&passing[..], &[("docs.tasks.done", 4)]].concat();
+        assert_eq!(
+            sdd_stage(|path| done.iter().rev().find(|(p, _)| *p == path).map(|(_, v)| *v)),
+            Some("refactor")
+        );
+    }
 
     #[test]
     fn approval_needs_an_approved_status() {

@@ -15,16 +15,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use phasev_runtime::collect::deps;
+use phasev_runtime::collect::{deps, docs};
 use phasev_runtime::config::Project;
 use phasev_runtime::decide::{Decision, Outcome, Verdict};
 use phasev_runtime::eval::Evaluator;
 use phasev_runtime::facts::{Document, Fact, Facts, Source, apply_documents};
-use phasev_runtime::gather::{apply_found, gather};
+use phasev_runtime::gather::{Found, apply_found, gather};
 use phasev_runtime::plugin::Plugins;
 use phasev_runtime::policy_test::{self, Suite};
 use phasev_runtime::report::{self, FeatureStatus};
 use phasev_runtime::value::{Value, parse_duration};
+use serde_json::Value as Json;
 
 mod plugin_cli;
 
@@ -32,7 +33,7 @@ mod plugin_cli;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Version of the JSON output's shape.
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -263,8 +264,17 @@ fn run(cli: Cli) -> Result<u8, Stop> {
             let inputs = Loaded::load(&inputs)?;
             let program = &inputs.program;
             let evaluator = Evaluator::new(program);
+            let names = inputs.feature_names();
+            if names.is_empty() {
+                // Nothing decided must not read as a pass.
+                return Err(usage(
+                    "--all found no feature to decide".to_owned(),
+                    "list features under [features.NAME] in phasev.toml, or give the facts a `features` table"
+                        .to_owned(),
+                ));
+            }
             let mut decisions = Vec::new();
-            for name in inputs.feature_names() {
+            for name in names {
                 let facts = inputs.facts_for(&name, None)?;
                 let Some(next) = stage_of(program, &facts).map(|s| s + 1) else {
                     return Err(usage(
@@ -386,12 +396,19 @@ fn run(cli: Cli) -> Result<u8, Stop> {
                 ));
             };
             if !same {
+                let now = decision.verdict.as_str();
+                let recorded = rec.decision["verdict"].as_str().unwrap_or("unreadable");
+                let differs = if now == recorded {
+                    format!(
+                        "the same verdict ({now}) with different requirement outcomes or explanations"
+                    )
+                } else {
+                    format!("{now}, where the record says {recorded}")
+                };
                 return Err(usage(
                     format!(
-                        "replaying {} → {} gives a different decision ({}) than recorded",
-                        rec.feature,
-                        rec.target,
-                        decision.verdict.as_str()
+                        "replaying {} → {} gives {differs}",
+                        rec.feature, rec.target
                     ),
                     "this build evaluates the policy differently from the one that wrote the record"
                         .to_owned(),
@@ -493,13 +510,24 @@ fn readiness(inputs: &Loaded) -> Result<String, Stop> {
     let evaluator = Evaluator::new(program);
     let mut rows = Vec::new();
     for name in inputs.feature_names() {
-        let facts = inputs.facts_for(&name, None)?;
+        let (facts, found) = inputs.gathered(&name, None)?;
         let stage = stage_of(program, &facts);
         let next = stage
             .map(|s| s + 1)
             .filter(|n| (*n as usize) < program.rungs.len())
             .map(|n| evaluator.decide(&name, &facts, n));
+        let fact = |path: &str| known(program, &facts, &found, path);
         rows.push(FeatureStatus {
+            sdd_stage: fact("feature.sdd_stage")
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .or_else(|| {
+                    docs::sdd_stage(|path| {
+                        let v = fact(path)?;
+                        v.as_bool().map(i64::from).or_else(|| v.as_i64())
+                    })
+                    .map(str::to_owned)
+                }),
+            deadline: fact("feature.deadline").and_then(|v| v.as_str().map(str::to_owned)),
             name,
             stage,
             next,
@@ -587,6 +615,18 @@ fn checklists(inputs: &Loaded) -> Result<String, Stop> {
         ));
     }
     Ok(text)
+}
+
+/// A fact the collectors found, else the one in its slot (from a facts document), as JSON;
+/// `None` when it is not known.
+fn known(program: &Program, facts: &Facts, found: &[Found], path: &str) -> Option<Json> {
+    if let Some(f) = found.iter().find(|f| f.path == path) {
+        return f.value.as_ref().ok().cloned();
+    }
+    let slot = program.slot_index(path)?;
+    let value = facts.get(slot).value.as_ref().ok()?;
+    let ty = &program.slots.get(slot as usize)?.ty;
+    Some(phasev_runtime::record::to_json(program, value, ty))
 }
 
 /// The rung `feature.stage` says the feature is on.
@@ -738,8 +778,15 @@ impl Loaded {
     /// the plugin checks' (which read the others), run for the feature's way to `target`
     /// (default: the rung after its stage).
     fn facts_for(&self, feature: &str, target: Option<u32>) -> Result<Facts, Stop> {
+        self.gathered(feature, target).map(|(facts, _)| facts)
+    }
+
+    /// [`Loaded::facts_for`], and everything the collectors found, including the facts the
+    /// policy does not read (which the reports may show).
+    fn gathered(&self, feature: &str, target: Option<u32>) -> Result<(Facts, Vec<Found>), Stop> {
         let program = &self.program;
         let mut facts = Facts::missing(program);
+        let mut found = Vec::new();
         match (&self.project, &self.runtime) {
             (Some(project), Some(runtime)) => {
                 let timeout = parse_duration(&project.config.collect.timeout)
@@ -758,7 +805,7 @@ impl Loaded {
                 if progress {
                     eprint!("\r\x1b[Kcollecting the facts of {feature}…");
                 }
-                let found = runtime.block_on(gather(Arc::clone(project), feature, timeout));
+                found = runtime.block_on(gather(Arc::clone(project), feature, timeout));
                 if progress {
                     eprint!("\r\x1b[K");
                 }
@@ -785,7 +832,7 @@ impl Loaded {
                 .unwrap_or(top);
             plugins.run_checks(program, feature, target, &mut facts);
         }
-        Ok(facts)
+        Ok((facts, found))
     }
 }
 
@@ -827,7 +874,8 @@ fn rung_index(program: &Program, name: &str) -> Result<u32, Stop> {
             let names: Vec<&str> = program.rungs.iter().map(|r| r.name.as_str()).collect();
             usage(
                 format!("`{name}` is not a rung of policy `{}`", program.name),
-                format!("the ladder is {}", names.join(" → ")),
+                phasev_compiler::diag::did_you_mean(name, names.iter().copied())
+                    .unwrap_or_else(|| format!("the ladder is {}", names.join(" → "))),
             )
         })
 }
@@ -841,7 +889,7 @@ fn write_output(path: Option<&Path>, text: &str) -> Result<(), Stop> {
     };
     written.map_err(|(to, e)| {
         usage(
-            format!("cannot write the report to {to}: {e}"),
+            format!("cannot write to {to}: {e}"),
             "check the path and its permissions".to_owned(),
         )
     })
@@ -1003,10 +1051,7 @@ fn render_text(decision: &Decision) -> String {
             }
         }
     }
-    let verdict = decision.verdict;
-    if verdict != Verdict::Pass {
-        out.push_str(&format!("\nverdict: {}\n", verdict.as_str()));
-    }
+    out.push_str(&format!("\nverdict: {}\n", decision.verdict.as_str()));
     out
 }
 
