@@ -151,10 +151,7 @@ fn bad_input_is_a_clear_error_with_exit_2() {
             ],
             "`svc.ok` must be a bool",
         ),
-        (
-            vec!["--to".into(), "prdo".into()],
-            "did you mean `prod`?",
-        ),
+        (vec!["--to".into(), "prdo".into()], "did you mean `prod`?"),
         (
             vec!["--facts".into(), "/nonexistent/facts.json".into()],
             "cannot read facts file",

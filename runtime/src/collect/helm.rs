@@ -8,8 +8,12 @@
 //! - **Lint**: the counts of `[ERROR]` and `[WARNING]` lines of a `helm lint` output file (or of
 //!   running `helm lint` when no file is configured and helm is installed), plus
 //!   built-in checks, each an error: `Chart.yaml` without `apiVersion`, `name` or `version`, an
-//!   unparsable `values.yaml`, and an image tagged `latest` or not tagged at all (a promotion
-//!   must be reproducible).
+//!   unparsable `values.yaml`, values that break the chart's `values.schema.json` (JSON
+//!   Schema, as `helm install` checks them; each violation names its path), and an image
+//!   tagged `latest` or not tagged at all (a promotion must be reproducible). An image whose
+//!   `tag` is empty or absent takes the chart's `appVersion`, as `helm create`'s templates do.
+//!   An empty lint output is refused: `helm lint --quiet` prints nothing for a clean chart,
+//!   which cannot be told from a lint that never ran.
 //!
 //! YAML is read with `serde_yaml_ng`, the maintained fork of `serde_yaml`.
 
@@ -51,7 +55,9 @@ pub enum HelmError {
     #[error("{} is not `helm lint` output: no `chart(s) linted` summary", file.display())]
     #[diagnostic(
         code(phasev::collect::helm::not_lint_output),
-        help("save the output of `helm lint CHART` to the file")
+        help(
+            "save the output of `helm lint CHART` to the file, without --quiet (an empty output cannot be told from a lint that never ran)"
+        )
     )]
     NotLintOutput { file: PathBuf },
 }
@@ -77,14 +83,18 @@ pub fn inspect_chart(dir: &Path, base: Option<&Path>) -> Result<ChartReport, Hel
         });
     };
     let mut errors = Vec::new();
-    let chart: Yaml = match serde_yaml_ng::from_str(&chart_text) {
-        Ok(y) => y,
+    let (chart, parsed) = match serde_yaml_ng::from_str(&chart_text) {
+        Ok(y) => (y, true),
         Err(e) => {
             errors.push(finding("Chart.yaml", format!("not valid YAML: {e}")));
-            Yaml::Null
+            (Yaml::Null, false)
         }
     };
-    for field in ["apiVersion", "name", "version"] {
+    // A file that does not parse has no fields to miss.
+    for field in ["apiVersion", "name", "version"]
+        .into_iter()
+        .filter(|_| parsed)
+    {
         if chart
             .get(field)
             .and_then(Yaml::as_str)
@@ -96,10 +106,22 @@ pub fn inspect_chart(dir: &Path, base: Option<&Path>) -> Result<ChartReport, Hel
             ));
         }
     }
-    if let Some(values) = read(&dir.join("values.yaml"))? {
-        match serde_yaml_ng::from_str::<Yaml>(&values) {
-            Ok(v) => image_tags(&v, "", &mut errors),
-            Err(e) => errors.push(finding("values.yaml", format!("not valid YAML: {e}"))),
+    let values = match read(&dir.join("values.yaml"))? {
+        Some(text) => match serde_yaml_ng::from_str::<Yaml>(&text) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                errors.push(finding("values.yaml", format!("not valid YAML: {e}")));
+                None
+            }
+        },
+        // No values file is no values.
+        None => Some(Yaml::Null),
+    };
+    if let Some(values) = &values {
+        let app_version = chart.get("appVersion").and_then(scalar);
+        image_tags(values, "", app_version.as_deref(), &mut errors);
+        if let Some(schema) = read(&dir.join("values.schema.json"))? {
+            check_schema(&schema, values, &mut errors);
         }
     }
     let reuse = match base {
@@ -183,8 +205,69 @@ fn templates(dir: &Path) -> Result<Vec<(String, String)>, HelmError> {
     Ok(out)
 }
 
-/// Images tagged `latest` or not tagged, anywhere in the values.
-fn image_tags(values: &Yaml, at: &str, errors: &mut Vec<Finding>) {
+/// Violations of the chart's values schema (`values.schema.json`, JSON Schema), one finding
+/// each, at the path of the offending value.
+fn check_schema(schema: &str, values: &Yaml, errors: &mut Vec<Finding>) {
+    let schema: serde_json::Value = match serde_json::from_str(schema) {
+        Ok(s) => s,
+        Err(e) => {
+            errors.push(finding(
+                "values.schema.json",
+                format!("not valid JSON: {e}"),
+            ));
+            return;
+        }
+    };
+    let validator = match jsonschema::validator_for(&schema) {
+        Ok(v) => v,
+        Err(e) => {
+            errors.push(finding(
+                "values.schema.json",
+                format!("not a valid JSON Schema: {e}"),
+            ));
+            return;
+        }
+    };
+    // Helm reads an empty values file as no values: an empty object.
+    let values = match values {
+        Yaml::Null => serde_json::Value::Object(serde_json::Map::new()),
+        v => match serde_json::to_value(v) {
+            Ok(json) => json,
+            Err(e) => {
+                errors.push(finding(
+                    "values.yaml",
+                    format!("cannot be read as JSON: {e}"),
+                ));
+                return;
+            }
+        },
+    };
+    for violation in validator.iter_errors(&values) {
+        let path = violation.instance_path().to_string();
+        let at = if path.is_empty() {
+            "/".to_owned()
+        } else {
+            path
+        };
+        errors.push(finding(
+            "values.yaml",
+            format!("`{at}` breaks values.schema.json: {violation}"),
+        ));
+    }
+}
+
+/// A scalar as text (`appVersion: 1.16` is a number to YAML).
+fn scalar(value: &Yaml) -> Option<String> {
+    match value {
+        Yaml::String(s) => Some(s.clone()),
+        Yaml::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Images tagged `latest` or not tagged, anywhere in the values; `app_version` is the tag an
+/// image without one gets.
+fn image_tags(values: &Yaml, at: &str, app_version: Option<&str>, errors: &mut Vec<Finding>) {
     match values {
         Yaml::Mapping(map) => {
             for (key, value) in map {
@@ -195,21 +278,21 @@ fn image_tags(values: &Yaml, at: &str, errors: &mut Vec<Finding>) {
                     format!("{at}.{key}")
                 };
                 if key == "image" {
-                    check_image(value, &here, errors);
+                    check_image(value, &here, app_version, errors);
                 }
-                image_tags(value, &here, errors);
+                image_tags(value, &here, app_version, errors);
             }
         }
         Yaml::Sequence(items) => {
             for (i, item) in items.iter().enumerate() {
-                image_tags(item, &format!("{at}[{i}]"), errors);
+                image_tags(item, &format!("{at}[{i}]"), app_version, errors);
             }
         }
         _ => {}
     }
 }
 
-fn check_image(image: &Yaml, at: &str, errors: &mut Vec<Finding>) {
+fn check_image(image: &Yaml, at: &str, app_version: Option<&str>, errors: &mut Vec<Finding>) {
     let tag = match image {
         // `image: repo/name:tag` (a `:` after the last `/`)
         Yaml::String(s) => {
@@ -223,13 +306,33 @@ fn check_image(image: &Yaml, at: &str, errors: &mut Vec<Finding>) {
             if image.get("digest").is_some() {
                 return;
             }
-            image.get("tag").map(|t| match t {
+            let tag = image.get("tag").map(|t| match t {
                 Yaml::String(s) => s.clone(),
                 other => serde_yaml_ng::to_string(other)
                     .unwrap_or_default()
                     .trim()
                     .to_owned(),
-            })
+            });
+            match tag.as_deref() {
+                None | Some("") => match app_version {
+                    Some("latest") => {
+                        errors.push(finding(
+                            "values.yaml",
+                            format!("`{at}` has no tag, and the chart's appVersion is `latest`"),
+                        ));
+                        return;
+                    }
+                    Some(version) => Some(version.to_owned()),
+                    None => {
+                        errors.push(finding(
+                            "values.yaml",
+                            format!("`{at}` has no tag, and the chart has no appVersion"),
+                        ));
+                        return;
+                    }
+                },
+                Some(_) => tag,
+            }
         }
         _ => return,
     };
@@ -255,7 +358,8 @@ pub fn lint_counts(file: &Path) -> Result<Option<(usize, usize)>, HelmError> {
         })
 }
 
-/// `(errors, warnings)` in `helm lint` output; `None` when it is not lint output.
+/// `(errors, warnings)` in `helm lint` output; `None` when it is not lint output (an empty
+/// text among it: see the module docs).
 fn count_lint(text: &str) -> Option<(usize, usize)> {
     if !text.contains("chart(s) linted") {
         return None;
@@ -297,11 +401,34 @@ pub fn run_lint(dir: &Path) -> Result<Option<(usize, usize)>, HelmError> {
 mod tests {
     use super::*;
 
-    fn tags(yaml: &str) -> Vec<String> {
+    fn tags_with(yaml: &str, app_version: Option<&str>) -> Vec<String> {
         let v: Yaml = serde_yaml_ng::from_str(yaml).unwrap_or(Yaml::Null);
         let mut errors = Vec::new();
-        image_tags(&v, "", &mut errors);
+        image_tags(&v, "", app_version, &mut errors);
         errors.into_iter().map(|f| f.message).collect()
+    }
+
+    fn tags(yaml: &str) -> Vec<String> {
+        tags_with(yaml, None)
+    }
+
+    #[test]
+    fn an_empty_tag_takes_the_charts_app_version() {
+        let empty = "image:\n  repository: nginx\n  tag: \"\"\n";
+        assert!(tags_with(empty, Some("1.16.0")).is_empty());
+        assert_eq!(
+            tags_with("image:\n  repository: nginx\n", Some("latest")),
+            ["`image` has no tag, and the chart's appVersion is `latest`"]
+        );
+        assert_eq!(
+            tags(empty),
+            ["`image` has no tag, and the chart has no appVersion"]
+        );
+        assert_eq!(
+            tags_with("image: nginx\n", Some("1.16.0")),
+            ["`image` has no tag"],
+            "a bare image string is used as written"
+        );
     }
 
     #[test]
