@@ -95,7 +95,7 @@ pub fn compile_with(root: &Path, fs: &dyn load::FileSystem, options: &Options) -
 const PARALLEL_REQUIREMENTS: usize = 1000;
 
 /// Analyses and lowers `t`. The syntax trees are no longer needed: they are freed on the
-/// lowering side, which is the shorter one.
+/// lowering side, and lowering plus freeing them takes about as long as the analysis.
 fn analyze_and_lower(
     t: &typed::Program,
     sources: &SourceMap,
@@ -106,29 +106,18 @@ fn analyze_and_lower(
         drop(modules);
         return (analyze::analyze(t), lower::lower(t, sources));
     }
-    // Analysis is the longer side: two thirds of it run beside lowering, the last third after.
     std::thread::scope(|scope| {
         let analysis = std::thread::Builder::new()
             .name("phasev-analyze".to_owned())
-            .spawn_scoped(scope, || {
-                let mut warnings = analyze::analyze_part(t, 1, 3);
-                warnings.extend(analyze::analyze_part(t, 2, 3));
-                warnings
-            });
+            .spawn_scoped(scope, || analyze::analyze(t));
         let program = lower::lower(t, sources);
         drop(modules);
-        let mut warnings = analyze::analyze_part(t, 0, 3);
-        match analysis {
-            Ok(handle) => warnings.extend(
-                handle
-                    .join()
-                    .unwrap_or_else(|payload| std::panic::resume_unwind(payload)),
-            ),
-            Err(_) => {
-                warnings.extend(analyze::analyze_part(t, 1, 3));
-                warnings.extend(analyze::analyze_part(t, 2, 3));
-            }
-        }
+        let warnings = match analysis {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|payload| std::panic::resume_unwind(payload)),
+            Err(_) => analyze::analyze(t),
+        };
         (warnings, program)
     })
 }

@@ -7,6 +7,8 @@
 //! its negation. Anything else (two facts compared, quantifiers, calls) is an opaque atom, a
 //! free variable, so the answer stays sound: no warning unless it is certain.
 
+use smallvec::{SmallVec, smallvec};
+
 use super::interval::{Bound, Set};
 use crate::ast::{BinaryOp, UnaryOp};
 use crate::typed::{Builtin, Expr, ExprKind, Program};
@@ -69,8 +71,11 @@ impl Var {
     }
 }
 
-/// A conjunction: each variable's allowed values (a handful, so a list beats a map).
-type Conj = Vec<(Var, Set)>;
+/// A conjunction: each variable's allowed values (a handful, so a list beats a map, and a few
+/// are kept inline: every atom would otherwise cost two allocations).
+type Conj = SmallVec<[(Var, Set); 2]>;
+/// A disjunction of conjunctions; most requirements are a single conjunction.
+type Dnf = SmallVec<[Conj; 1]>;
 
 struct Cx<'a> {
     program: &'a Program,
@@ -87,12 +92,12 @@ impl Cx<'_> {
     }
 
     /// The DNF of `e` (or of `not e`); `None` when it grows too large.
-    fn dnf(&mut self, e: &Expr, negated: bool) -> Option<Vec<Conj>> {
+    fn dnf(&mut self, e: &Expr, negated: bool) -> Option<Dnf> {
         match &e.kind {
             ExprKind::Const(Const::Bool(b)) => Some(if *b != negated {
-                vec![Conj::new()]
+                smallvec![Conj::new()]
             } else {
-                Vec::new()
+                Dnf::new()
             }),
             ExprKind::Unary(UnaryOp::Not, inner) => self.dnf(inner, !negated),
             ExprKind::Binary(op @ (BinaryOp::And | BinaryOp::Or), l, r) => {
@@ -150,16 +155,16 @@ impl Cx<'_> {
     }
 
     /// An atom with a known variable: one conjunction restricting it (or none if impossible).
-    fn atom(&mut self, var: Var, set: Set) -> Vec<Conj> {
+    fn atom(&mut self, var: Var, set: Set) -> Dnf {
         if set.is_empty() {
             self.conflicts.push(var);
-            return Vec::new();
+            return Dnf::new();
         }
-        vec![vec![(var, set)]]
+        smallvec![smallvec![(var, set)]]
     }
 
     /// Any other bool expression: a named bool fact, or a fresh free variable.
-    fn opaque(&mut self, e: &Expr, negated: bool) -> Vec<Conj> {
+    fn opaque(&mut self, e: &Expr, negated: bool) -> Dnf {
         let var = variable(self.program, e).unwrap_or_else(|| {
             self.fresh += 1;
             Var::Opaque(self.fresh)
@@ -168,11 +173,11 @@ impl Cx<'_> {
         self.atom(var, Set::point(value, true))
     }
 
-    fn product(&mut self, a: Vec<Conj>, b: Vec<Conj>) -> Option<Vec<Conj>> {
+    fn product(&mut self, a: Dnf, b: Dnf) -> Option<Dnf> {
         if a.len().saturating_mul(b.len()) > MAX_TERMS {
             return None;
         }
-        let mut out = Vec::new();
+        let mut out = Dnf::new();
         for x in &a {
             'pair: for y in &b {
                 let mut merged = x.clone();

@@ -16,25 +16,15 @@ use crate::typed::{Expr, ExprKind, FactOrigin, Program};
 
 /// Every warning the analysis finds; it never reports errors.
 pub fn analyze(program: &Program) -> Diagnostics {
-    analyze_part(program, 0, 1)
-}
-
-/// The warnings of part `part` of `parts` of the analysis, so that parts can run on several
-/// threads: the requirements are dealt round-robin; escalations, the checklist, unused items
-/// and reachability belong to part 0. The parts together are exactly [`analyze`].
-pub fn analyze_part(program: &Program, part: usize, parts: usize) -> Diagnostics {
     let mut diags = Diagnostics::default();
-    satisfiability(program, part, parts.max(1), &mut diags);
-    if part == 0 {
-        usage(program, &mut diags);
-        reachability(program, &mut diags);
-    }
+    satisfiability(program, &mut diags);
+    usage(program, &mut diags);
+    reachability(program, &mut diags);
     diags
 }
 
-fn satisfiability(program: &Program, part: usize, parts: usize, diags: &mut Diagnostics) {
-    let requirements = program.gates.iter().flat_map(|g| &g.requirements);
-    for (_, req) in requirements.enumerate().filter(|(i, _)| i % parts == part) {
+fn satisfiability(program: &Program, diags: &mut Diagnostics) {
+    for req in program.gates.iter().flat_map(|g| &g.requirements) {
         let what = match req.kind {
             ReqKind::Require => "requirement",
             ReqKind::Warn => "warning",
@@ -42,9 +32,6 @@ fn satisfiability(program: &Program, part: usize, parts: usize, diags: &mut Diag
         let subject = || format!("{what} `{}`", req.name);
         let outcomes = ("can never be satisfied", "can never fail");
         report(program, &req.expr, subject, outcomes, diags);
-    }
-    if part != 0 {
-        return;
     }
     for esc in &program.escalations {
         let subject = || {

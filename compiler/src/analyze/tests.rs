@@ -141,25 +141,3 @@ fn the_brief_sketch_warns_about_what_it_does_not_use() {
         ]
     );
 }
-
-#[test]
-fn the_parts_of_the_analysis_add_up_to_the_whole() {
-    let body = "fact x.n: int\nfact x.b: bool\nrule unused = true\n\
-                gate a -> b {\n  require \"r1\": x.n > 5 and x.n < 3\n  \
-                require \"r2\": x.n > 1 or x.n < 3\n  require \"r3\": x.b\n  \
-                warn \"r4\": x.n == 1 and x.n == 2\n}\n";
-    let fs = MemoryFs::new().with("p.phasev", format!("{PRELUDE}{body}"));
-    let c = compile_with(Path::new("p.phasev"), &fs, &Options::default());
-    let program = c.typed.unwrap();
-    let messages = |d: crate::diag::Diagnostics| -> Vec<String> {
-        d.iter().map(|d| d.message().to_owned()).collect()
-    };
-    let mut whole = messages(super::analyze(&program));
-    let mut parts: Vec<String> = (0..3)
-        .flat_map(|p| messages(super::analyze_part(&program, p, 3)))
-        .collect();
-    whole.sort();
-    parts.sort();
-    assert_eq!(parts, whole);
-    assert!(whole.len() >= 4, "{whole:?}");
-}

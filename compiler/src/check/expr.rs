@@ -163,13 +163,20 @@ impl Checker<'_> {
             return self.fields(base, &segs[2..]);
         }
         // 3. a fact path: the longest schema prefix, then record fields. A fact read before,
-        // whole, is found at once (most reads are).
-        let names: Vec<&str> = segs.iter().map(|s| s.name.as_str()).collect();
-        if let Some(&id) = self.fact_index.get(names.join(".").as_str())
+        // whole, is found at once (most reads are), without allocating.
+        self.joined.clear();
+        for (i, seg) in segs.iter().enumerate() {
+            if i > 0 {
+                self.joined.push('.');
+            }
+            self.joined.push_str(&seg.name);
+        }
+        if let Some(&id) = self.fact_index.get(self.joined.as_str())
             && let Some(fact) = self.facts.get(id)
         {
             return Some(typed(T::Fact(id), fact.ty.clone(), path.span));
         }
+        let names: Vec<&str> = segs.iter().map(|s| s.name.as_str()).collect();
         if let Some((full, ty, n)) = self.schema.longest_prefix(&names) {
             let ty = ty.clone();
             let id = self.intern_schema_fact(&full, &ty);

@@ -176,6 +176,8 @@ struct Checker<'a> {
     check_index: HashMap<String, usize>,
     facts: Vec<typed::Fact>,
     fact_index: HashMap<String, FactId>,
+    /// The dotted form of the path being resolved, kept to spare an allocation per read.
+    joined: String,
     gates: Vec<typed::Gate>,
     escalations: Vec<typed::Escalation>,
     checklist: Vec<typed::ChecklistItem>,
@@ -217,6 +219,7 @@ impl<'a> Checker<'a> {
             check_index: HashMap::default(),
             facts: Vec::new(),
             fact_index: HashMap::default(),
+            joined: String::new(),
             gates: Vec::new(),
             escalations: Vec::new(),
             checklist: Vec::new(),

@@ -18,7 +18,7 @@ impl Comments {
         let mut list = Vec::new();
         let mut offset = 0;
         for line in source.split_inclusive('\n') {
-            if let Some(at) = crate::parser::comment_start(line) {
+            if let Some(at) = comment_start(line) {
                 list.push((offset + at, line[at..].trim_end().to_owned()));
             }
             offset += line.len();
@@ -57,4 +57,21 @@ impl Comments {
         self.next += 1;
         Some(text.clone())
     }
+}
+
+/// Where a `//` comment starts in one line, outside string literals (which never span lines).
+fn comment_start(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let mut in_string = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if in_string => i += 1,
+            b'"' => in_string = !in_string,
+            b'/' if !in_string && bytes.get(i + 1) == Some(&b'/') => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }

@@ -415,11 +415,11 @@ impl Cx {
         }
     }
 
-    /// A pair's span without the whitespace and comments pest's implicit skipping leaves at
-    /// its end (after an optional part that did not match).
+    /// A pair's span. The grammar puts whitespace only before tokens, so a pair ends at its
+    /// last token.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
-        let start = self.base + pair.as_span().start();
-        Span::new(self.file, start, start + content_len(pair.as_str()))
+        let span = pair.as_span();
+        Span::new(self.file, self.base + span.start(), self.base + span.end())
     }
 
     /// A name being declared or referred to; reserved words are refused.
@@ -659,41 +659,6 @@ impl Cx {
         };
         TypeExpr { kind, span }
     }
-}
-
-/// The length of `text` without trailing whitespace and `//` comments.
-fn content_len(text: &str) -> usize {
-    let bytes = text.as_bytes();
-    if bytes.last().is_some_and(|b| !b.is_ascii_whitespace()) && !bytes.contains(&b'/') {
-        return text.len();
-    }
-    let mut end = text.len();
-    loop {
-        let trimmed = text[..end].trim_end();
-        end = trimmed.len();
-        let line_start = trimmed.rfind('\n').map_or(0, |i| i + 1);
-        match comment_start(&trimmed[line_start..]) {
-            Some(at) => end = line_start + at,
-            None => return end,
-        }
-    }
-}
-
-/// Where a `//` comment starts in one line, outside string literals (which never span lines).
-pub(crate) fn comment_start(line: &str) -> Option<usize> {
-    let bytes = line.as_bytes();
-    let mut in_string = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' if in_string => i += 1,
-            b'"' => in_string = !in_string,
-            b'/' if !in_string && bytes.get(i + 1) == Some(&b'/') => return Some(i),
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }
 
 fn lower_severity(text: &str) -> Severity {

@@ -52,8 +52,19 @@ pub(super) enum Refusal {
     TooManyNestingWords(usize),
 }
 
+/// Which bytes continue a word, as a table: this runs for every byte of the file.
+const IDENT: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        b += 1;
+    }
+    table
+};
+
 fn is_ident(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+    IDENT[usize::from(b)]
 }
 
 /// The declarations of `text`, in order. The first starts at 0.

@@ -17,34 +17,39 @@ impl Cx {
         let base = span.start as usize + 1;
         let mut parts = Vec::new();
         let mut text = String::new();
-        let mut chars = body.char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '\\' => {
-                    let Some((j, esc)) = chars.next() else { break };
+        // Runs of plain characters are copied whole; most strings are one run.
+        let mut rest = 0;
+        while let Some(at) = body[rest..].find(['\\', '{', '}']).map(|at| rest + at) {
+            text.push_str(&body[rest..at]);
+            rest = at + 1;
+            match body.as_bytes()[at] {
+                b'\\' => {
+                    let Some(esc) = body[rest..].chars().next() else {
+                        break;
+                    };
+                    rest += esc.len_utf8();
                     match esc {
                         '"' | '\\' | '{' | '}' => text.push(esc),
                         'n' => text.push('\n'),
                         't' => text.push('\t'),
                         _ => self.bad_string(
-                            Span::new(self.file, base + i, base + j + esc.len_utf8()),
+                            Span::new(self.file, base + at, base + rest),
                             format!("unknown escape `\\{esc}`"),
                             "use \\\" \\\\ \\n \\t \\{ or \\}",
                         ),
                     }
                 }
-                '{' => {
-                    let rest = &body[i + 1..];
-                    let Some(close) = rest.find('}') else {
+                b'{' => {
+                    let Some(close) = body[rest..].find('}') else {
                         self.bad_string(
-                            Span::new(self.file, base + i, base + body.len()),
+                            Span::new(self.file, base + at, base + body.len()),
                             "unclosed interpolation hole".to_owned(),
                             "close it with `}`, or write `\\{` for a literal brace",
                         );
+                        rest = body.len();
                         break;
                     };
-                    let inner_start = base + i + 1;
-                    let path = self.lower_hole(&rest[..close], inner_start);
+                    let path = self.lower_hole(&body[rest..rest + close], base + rest);
                     if !text.is_empty() {
                         parts.push(StrPart::Text(std::mem::take(&mut text)));
                     }
@@ -52,16 +57,16 @@ impl Cx {
                         parts.push(StrPart::Hole(path));
                     }
                     // Skip the hole's characters and the closing brace.
-                    while chars.next_if(|(k, _)| *k <= i + 1 + close).is_some() {}
+                    rest += close + 1;
                 }
-                '}' => self.bad_string(
-                    Span::new(self.file, base + i, base + i + 1),
+                _ => self.bad_string(
+                    Span::new(self.file, base + at, base + at + 1),
                     "unmatched `}` in string".to_owned(),
                     "write `\\}` for a literal brace",
                 ),
-                _ => text.push(c),
             }
         }
+        text.push_str(&body[rest..]);
         if !text.is_empty() {
             parts.push(StrPart::Text(text));
         }
