@@ -102,6 +102,8 @@ pub struct EscalationResult {
     /// 1-based.
     pub recommend: u32,
     pub reason: String,
+    /// The facts its condition read.
+    pub reads: Vec<Read>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -225,9 +227,18 @@ impl Evaluator<'_> {
             .map(|esc| {
                 let mut scope = Scope::new(facts, target);
                 let fired = self.truth(esc.when, &mut scope);
+                // A hole that cannot be filled stays as the policy wrote it: `{feature.name}`
+                // in a project-wide block.
+                let explainer = Explainer {
+                    eval: self,
+                    names: Vec::new(),
+                    remedy: Vec::new(),
+                };
                 let text = |t| {
-                    self.render(t, &mut Scope::new(facts, target))
-                        .unwrap_or_else(|_| "(not known: a fact it names is missing)".to_owned())
+                    self.fill(t, &mut Scope::new(facts, target), |hole| {
+                        format!("{{{}}}", explainer.text(hole))
+                    })
+                    .0
                 };
                 EscalationResult {
                     title: text(&esc.title),
@@ -246,6 +257,7 @@ impl Evaluator<'_> {
                         .collect(),
                     recommend: esc.recommend,
                     reason: text(&esc.reason),
+                    reads: reads(program, facts, &scope.reads),
                 }
             })
             .collect()

@@ -261,6 +261,20 @@ impl<'p> Evaluator<'p> {
 
     /// Fills the holes of a text; unknown if any hole is.
     pub fn render<'a>(&'a self, text: &Text, scope: &mut Scope<'a>) -> Result<String, Unknown> {
+        match self.fill(text, scope, |_| "{?}".to_owned()) {
+            (out, None) => Ok(out),
+            (_, Some(u)) => Err(u),
+        }
+    }
+
+    /// Fills the holes of a text, writing each hole that is unknown as `unknown_hole` says;
+    /// the causes of those come with the text.
+    pub fn fill<'a>(
+        &'a self,
+        text: &Text,
+        scope: &mut Scope<'a>,
+        mut unknown_hole: impl FnMut(NodeId) -> String,
+    ) -> (String, Option<Unknown>) {
         let mut out = String::new();
         let mut unknown: Option<Unknown> = None;
         for part in &text.parts {
@@ -272,16 +286,13 @@ impl<'p> Evaluator<'p> {
                         v => out.push_str(&v.display(self.program).to_string()),
                     },
                     Err(u) => {
-                        out.push_str("{?}");
+                        out.push_str(&unknown_hole(*id));
                         unknown = Some(unknown.unwrap_or_default().merge(u));
                     }
                 },
             }
         }
-        match unknown {
-            Some(u) => Err(u),
-            None => Ok(out),
-        }
+        (out, unknown)
     }
 
     // The rarer node kinds live in their own functions, which keeps `node`'s frame small: it

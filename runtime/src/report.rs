@@ -352,10 +352,20 @@ pub fn decision_junit(d: &Decision) -> String {
     out
 }
 
-/// GitHub Actions workflow commands: an error per failed `require`, a warning per failed or
-/// undecided `warn` and per undecided `require`, a notice per fired escalation.
-pub fn decision_github(d: &Decision) -> String {
+/// GitHub Actions workflow commands: an error at its file and line per secret finding, an
+/// error per failed `require`, a warning per failed or undecided `warn` and per undecided
+/// `require`, a notice per fired escalation.
+pub fn decision_github(d: &Decision, secrets: &[SecretLocation]) -> String {
     let mut out = String::new();
+    for s in secrets {
+        out.push_str(&format!(
+            "::error file={},line={},title={}::a hard-coded secret ({}); its value is not shown\n",
+            github_property(&s.file),
+            s.line,
+            github_property(&format!("{}: hard-coded secret", d.feature)),
+            github_message(&s.rule)
+        ));
+    }
     for r in &d.requirements {
         let level = match (r.outcome, r.kind) {
             (Outcome::Pass, _) => continue,
@@ -364,17 +374,17 @@ pub fn decision_github(d: &Decision) -> String {
         };
         out.push_str(&format!(
             "::{level} title={}::{} {}: {}\n",
-            github_escape(&format!("{} → {}: {}", d.feature, d.target, r.name)),
+            github_property(&format!("{} → {}: {}", d.feature, d.target, r.name)),
             r.kind,
             outcome_word(r.outcome),
-            github_escape(&reason(r))
+            github_message(&reason(r))
         ));
     }
     for e in d.escalations.iter().filter(|e| e.fired == Some(true)) {
         out.push_str(&format!(
             "::notice title={}::{}\n",
-            github_escape(&format!("Escalation required: {}", e.title)),
-            github_escape(&escalation_block(e))
+            github_property(&format!("Escalation required: {}", e.title)),
+            github_message(&escalation_block(e))
         ));
     }
     out.push_str(&format!(
@@ -386,13 +396,16 @@ pub fn decision_github(d: &Decision) -> String {
     out
 }
 
-/// GitHub's escaping of workflow command values.
-fn github_escape(text: &str) -> String {
+/// A workflow command's message: `%` and line breaks escaped.
+fn github_message(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
-        .replace(':', "%3A")
-        .replace(',', "%2C")
+}
+
+/// A workflow command's property value (`title=…`): also `:` and `,`, which end it.
+fn github_property(text: &str) -> String {
+    github_message(text).replace(':', "%3A").replace(',', "%2C")
 }
 
 pub(crate) fn xml(text: &str) -> String {
@@ -430,7 +443,7 @@ pub fn decision_sarif(d: &Decision, secrets: &[SecretLocation]) -> String {
             "level": "error",
             "message": {"text": format!("a hard-coded secret ({}); its value is not shown", s.rule)},
             "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": s.file},
+                "artifactLocation": {"uri": sarif_uri(&s.file)},
                 "region": {"startLine": s.line}
             }}]
         }));
@@ -457,6 +470,16 @@ pub fn decision_sarif(d: &Decision, secrets: &[SecretLocation]) -> String {
         }]
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+/// A file for SARIF: a relative path as it is (code scanning resolves it from the repository
+/// root), an absolute one as a `file://` URI.
+fn sarif_uri(file: &str) -> String {
+    if file.starts_with('/') {
+        format!("file://{file}")
+    } else {
+        file.to_owned()
+    }
 }
 
 /// A fact's value, by path, if the program reads it and it is present.

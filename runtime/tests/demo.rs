@@ -217,9 +217,12 @@ fn every_output_format_reports_the_secret_without_its_value() {
     let sarif: serde_json::Value = serde_json::from_slice(&format("sarif")).unwrap();
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     let secret = &results[0]["locations"][0]["physicalLocation"];
+    // The tests run in runtime/, outside the demo: the file is a file:// URI.
+    let smtp_file =
+        std::fs::canonicalize(demo().with_file_name("services/notifications/smtp.yaml")).unwrap();
     assert_eq!(
         secret["artifactLocation"]["uri"],
-        "services/notifications/smtp.yaml"
+        format!("file://{}", smtp_file.display())
     );
     assert_eq!(secret["region"]["startLine"], 6);
     let github = String::from_utf8(format("github")).unwrap();
@@ -227,6 +230,17 @@ fn every_output_format_reports_the_secret_without_its_value() {
         github.lines().any(|l| l
             .starts_with("::error title=notifications → cloud_staging%3A no hard-coded secrets::")),
         "{github}"
+    );
+    assert!(
+        github.lines().any(|l| l == format!(
+            "::error file={},line=6,title=notifications%3A hard-coded secret::a hard-coded secret (secret-assignment); its value is not shown",
+            smtp_file.display()
+        )),
+        "{github}"
+    );
+    assert!(
+        github.contains("len(secrets.findings) is 1, needs == 0"),
+        "messages keep their commas and colons: {github}"
     );
     let markdown = String::from_utf8(format("markdown")).unwrap();
     assert!(markdown.contains(

@@ -341,7 +341,8 @@ fn run(cli: Cli) -> Result<u8, Stop> {
                 let text = serde_json::to_string_pretty(&rec).unwrap_or_default();
                 write_output(Some(&path), &(text + "\n"))?;
             }
-            let secrets = secret_locations(&inputs.program, &facts);
+            let root = inputs.project.as_ref().map(|p| p.root.as_path());
+            let secrets = secret_locations(&inputs.program, &facts, root);
             let text = render(format, &inputs.program, &decision, &secrets);
             write_output(output.as_deref(), &text)?;
             Ok(decision.verdict.exit_code(fail_on_warn))
@@ -941,12 +942,19 @@ fn render(
         Format::Markdown => report::decision_markdown(decision),
         Format::Junit => report::decision_junit(decision),
         Format::Sarif => report::decision_sarif(decision, secrets),
-        Format::Github => report::decision_github(decision),
+        Format::Github => report::decision_github(decision, secrets),
     }
 }
 
 /// The secret scanner's findings among the facts, for SARIF.
-fn secret_locations(program: &Program, facts: &Facts) -> Vec<report::SecretLocation> {
+/// The secret findings, each file given from the current directory (the repository root in a
+/// pipeline), as code scanning and annotations expect: the scanner reports them from the
+/// project `root`.
+fn secret_locations(
+    program: &Program,
+    facts: &Facts,
+    root: Option<&Path>,
+) -> Vec<report::SecretLocation> {
     let Some(slot) = program.slot_index("secrets.findings") else {
         return Vec::new();
     };
@@ -960,7 +968,10 @@ fn secret_locations(program: &Program, facts: &Facts) -> Vec<report::SecretLocat
             Value::Record(f) => match (f.first(), f.get(1), f.get(2)) {
                 (Some(Value::Str(file)), Some(Value::Int(line)), Some(Value::Str(rule))) => {
                     Some(report::SecretLocation {
-                        file: file.to_string(),
+                        file: match root {
+                            Some(root) => from_here(&root.join(&**file)).display().to_string(),
+                            None => file.to_string(),
+                        },
                         line: u32::try_from(*line).unwrap_or(0),
                         rule: rule.to_string(),
                     })
@@ -970,6 +981,18 @@ fn secret_locations(program: &Program, facts: &Facts) -> Vec<report::SecretLocat
             _ => None,
         })
         .collect()
+}
+
+/// `path` relative to the current directory when it is inside it, else absolute.
+fn from_here(path: &Path) -> PathBuf {
+    let Ok(full) = std::fs::canonicalize(path) else {
+        return path.to_owned();
+    };
+    std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .ok()
+        .and_then(|here| full.strip_prefix(here).ok().map(Path::to_path_buf))
+        .unwrap_or(full)
 }
 
 fn render_explanation(decision: &Decision) -> String {
@@ -992,18 +1015,39 @@ fn render_explanation(decision: &Decision) -> String {
                 Outcome::Inconclusive => "inconclusive",
             }
         ));
-        for read in &req.reads {
-            let source = read.source.as_deref().unwrap_or("nothing supplied it");
-            out.push_str(&format!(
-                "  read {} = {}   [{source}]\n",
-                read.path, read.value
-            ));
-        }
+        render_reads(&req.reads, &mut out);
         for why in req.why.iter().chain(&req.undecided_because) {
             out.push_str(&format!("  because {why}\n"));
         }
     }
+    for esc in &decision.escalations {
+        out.push_str(&format!(
+            "\nescalate {:?} ({}): {}\n",
+            esc.title,
+            esc.severity,
+            match esc.fired {
+                Some(true) => "fired: a human decides first",
+                Some(false) => "did not fire",
+                None => "undecided (it does not fire)",
+            }
+        ));
+        render_reads(&esc.reads, &mut out);
+        for why in &esc.undecided_because {
+            out.push_str(&format!("  because {why}\n"));
+        }
+    }
     out
+}
+
+/// `read path = value   [source]`, one line per fact read.
+fn render_reads(reads: &[phasev_runtime::decide::Read], out: &mut String) {
+    for read in reads {
+        let source = read.source.as_deref().unwrap_or("nothing supplied it");
+        out.push_str(&format!(
+            "  read {} = {}   [{source}]\n",
+            read.path, read.value
+        ));
+    }
 }
 
 fn render_text(decision: &Decision) -> String {
