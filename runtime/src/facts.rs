@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use miette::Diagnostic;
+use miette::{Diagnostic, NamedSource, SourceSpan};
 use phasev_compiler::ir::Program;
 use phasev_compiler::types::Type;
 use serde_json::Value as Json;
@@ -102,18 +102,9 @@ pub enum FactsError {
     #[error("cannot read facts file {}: {reason}", file.display())]
     #[diagnostic(code(phasev::facts::unreadable))]
     Unreadable { file: PathBuf, reason: String },
-    #[error("facts file {} is not valid {format}: {reason}", file.display())]
-    #[diagnostic(
-        code(phasev::facts::syntax),
-        help(
-            "facts files are JSON (`.json`) or TOML (`.toml`) documents whose keys mirror fact paths"
-        )
-    )]
-    Syntax {
-        file: PathBuf,
-        format: &'static str,
-        reason: String,
-    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Syntax(Box<SyntaxError>),
     #[error("facts file {}: the top level must be a table of fact namespaces", file.display())]
     #[diagnostic(
         code(phasev::facts::shape),
@@ -135,6 +126,25 @@ pub enum FactsError {
         found: String,
         hint: String,
     },
+}
+
+/// A facts document that is not valid JSON or TOML, pointing at the place.
+#[derive(Debug, Error, Diagnostic)]
+#[error("facts file {} is not valid {format}: {reason}", file.display())]
+#[diagnostic(
+    code(phasev::facts::syntax),
+    help(
+        "facts files are JSON (`.json`) or TOML (`.toml`) documents whose keys mirror fact paths"
+    )
+)]
+pub struct SyntaxError {
+    pub file: PathBuf,
+    pub format: &'static str,
+    pub reason: String,
+    #[source_code]
+    src: NamedSource<Arc<str>>,
+    #[label("here")]
+    at: Option<SourceSpan>,
 }
 
 /// One facts document, read into the slots of a program.
@@ -164,11 +174,21 @@ impl Document {
         is_toml: bool,
     ) -> Result<Document, FactsError> {
         let format = if is_toml { "TOML" } else { "JSON" };
-        let read = if is_toml {
-            let table: toml::Table = toml::from_str(text).map_err(|e| FactsError::Syntax {
+        let syntax = |reason: String, at: Option<SourceSpan>| {
+            FactsError::Syntax(Box::new(SyntaxError {
                 file: file.to_owned(),
                 format,
-                reason: e.message().trim().to_owned(),
+                reason,
+                src: NamedSource::new(file.display().to_string(), Arc::from(text)),
+                at,
+            }))
+        };
+        let read = if is_toml {
+            let table: toml::Table = toml::from_str(text).map_err(|e| {
+                syntax(
+                    e.message().trim().to_owned(),
+                    e.span().map(|r| SourceSpan::new(r.start.into(), r.len())),
+                )
             })?;
             facts_json::read(program, toml_to_json(toml::Value::Table(table)))
         } else {
@@ -180,10 +200,11 @@ impl Document {
             })
         };
         let slots = read.map_err(|e| match e {
-            ReadError::Syntax(reason) => FactsError::Syntax {
-                file: file.to_owned(),
-                format,
-                reason,
+            ReadError::Syntax(reason) => match json_position(&reason, text) {
+                Some((message, offset)) => {
+                    syntax(message.to_owned(), Some(SourceSpan::new(offset.into(), 0)))
+                }
+                None => syntax(reason, None),
             },
             ReadError::Shape(facts_json::SHAPE_FEATURES) => FactsError::FeaturesNotATable {
                 file: file.to_owned(),
@@ -209,6 +230,20 @@ impl Document {
     pub fn feature_names(&self) -> impl Iterator<Item = &str> {
         self.slots.features.keys().map(String::as_str)
     }
+}
+
+/// serde_json's `… at line L column C` as the message and the byte offset of that place in
+/// `text` (lines and columns count from 1, columns in bytes), where the report can point.
+fn json_position<'r>(reason: &'r str, text: &str) -> Option<(&'r str, usize)> {
+    let (message, place) = reason.rsplit_once(" at line ")?;
+    let (line, column) = place.split_once(" column ")?;
+    let (line, column): (usize, usize) = (line.parse().ok()?, column.parse().ok()?);
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    Some((message, (start + column.saturating_sub(1)).min(text.len())))
 }
 
 /// Fills `facts` (for `feature`) from `docs`: in each document the shared values, then the
@@ -264,5 +299,24 @@ fn toml_to_json(value: toml::Value) -> Json {
                 .map(|(k, v)| (k, toml_to_json(v)))
                 .collect(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_syntax_errors_point_at_their_byte() {
+        let text = "{\n  \"tests\": {\"unit\": {\"failed\": 0,}}\n}\n";
+        let err = serde_json::from_str::<Json>(text)
+            .err()
+            .map(|e| e.to_string());
+        let (message, offset) =
+            json_position(err.as_deref().unwrap_or(""), text).unwrap_or_default();
+        assert_eq!(message, "trailing comma");
+        assert_eq!(&text[offset..offset + 1], "}", "{text:?} at {offset}");
+        assert_eq!(json_position("EOF while parsing", text), None);
+        assert_eq!(json_position("x at line 9 column 9", "{}"), Some(("x", 2)));
     }
 }
