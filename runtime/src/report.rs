@@ -624,8 +624,8 @@ pub fn deployment(
     }
     let rollback = match (result, fact(program, facts, "rollback.tested")) {
         (r, _) if r.starts_with("SUCCESS") => "not needed",
-        (_, Some(Value::Bool(true))) => "pending (a rollback has been tested)",
-        (_, Some(Value::Bool(false))) => "pending (rollback NOT tested)",
+        (_, Some(Value::Bool(true))) => "pending (the rollback procedure has been tested)",
+        (_, Some(Value::Bool(false))) => "pending (the rollback procedure has NOT been tested)",
         _ => "pending",
     };
     out.push_str(&format!("\n### Rollback Status: {rollback}\n"));
