@@ -72,7 +72,7 @@ pub fn blockers(status: &FeatureStatus) -> Vec<String> {
     out
 }
 
-/// Failed `warn`s of the next rung: reported, though they do not block.
+/// Failed and undecided `warn`s of the next rung: reported, though they do not block.
 fn warnings(status: &FeatureStatus) -> Vec<String> {
     let Some(d) = &status.next else {
         return Vec::new();
@@ -83,7 +83,12 @@ fn warnings(status: &FeatureStatus) -> Vec<String> {
         .iter()
         .filter(|r| r.kind == "warn" && r.outcome != Outcome::Pass)
     {
-        let line = requirement_line(r, &r.why, "warning only: ");
+        let line = match r.outcome {
+            Outcome::Inconclusive => {
+                requirement_line(r, &r.undecided_because, "warning only, undecided: ")
+            }
+            _ => requirement_line(r, &r.why, "warning only: "),
+        };
         if !out.contains(&line) {
             out.push(line);
         }
