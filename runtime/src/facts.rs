@@ -226,6 +226,20 @@ impl Document {
         })
     }
 
+    /// Keys it skipped that look like misspellings of facts the policy reads, as (the path
+    /// written, the fact meant): the fact itself is then missing.
+    pub fn near_misses(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.slots
+            .near_misses
+            .iter()
+            .map(|(written, meant)| (written.as_str(), meant.as_str()))
+    }
+
+    /// The file it was read from.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
     /// The features this document names in its `features` table.
     pub fn feature_names(&self) -> impl Iterator<Item = &str> {
         self.slots.features.keys().map(String::as_str)

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use phasev_compiler::diag::closest;
 use phasev_compiler::ir::Program;
 use phasev_compiler::types::Type;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -24,6 +25,8 @@ pub type Slots = Vec<(u32, Value)>;
 pub struct SlotDocument {
     pub shared: Slots,
     pub features: BTreeMap<String, Slots>,
+    /// Keys it skipped that look like misspellings: (the path written, the fact meant).
+    pub near_misses: Vec<(String, String)>,
 }
 
 /// A value that does not fit its slot: where (the fact path and the place inside the value),
@@ -49,6 +52,8 @@ pub enum ReadError {
 struct Trie {
     children: BTreeMap<String, Trie>,
     slot: Option<u32>,
+    /// The dotted path to this node (empty at the root), for messages.
+    path: String,
 }
 
 impl Trie {
@@ -57,7 +62,17 @@ impl Trie {
         for (slot, info) in (0u32..).zip(&program.slots) {
             let mut node = &mut root;
             for segment in info.path.split('.') {
-                node = node.children.entry(segment.to_owned()).or_default();
+                let path = match node.path.as_str() {
+                    "" => segment.to_owned(),
+                    parent => format!("{parent}.{segment}"),
+                };
+                node = node
+                    .children
+                    .entry(segment.to_owned())
+                    .or_insert_with(|| Trie {
+                        path,
+                        ..Trie::default()
+                    });
             }
             node.slot = Some(slot);
         }
@@ -65,10 +80,12 @@ impl Trie {
     }
 }
 
-/// Shared state of one read: the program and the first mismatch met.
+/// Shared state of one read: the program, the first mismatch met, and the keys that look like
+/// misspellings of facts the program reads.
 struct Cx<'p> {
     program: &'p Program,
     mismatch: RefCell<Option<Mismatch>>,
+    near_misses: RefCell<Vec<(String, String)>>,
 }
 
 impl Cx<'_> {
@@ -102,6 +119,7 @@ pub fn read<'de, D: Deserializer<'de>>(
     let cx = Cx {
         program,
         mismatch: RefCell::new(None),
+        near_misses: RefCell::new(Vec::new()),
     };
     let mut doc = SlotDocument::default();
     let result = de.deserialize_any(RootVisitor {
@@ -110,7 +128,10 @@ pub fn read<'de, D: Deserializer<'de>>(
         doc: &mut doc,
     });
     match (result, cx.mismatch.into_inner()) {
-        (Ok(()), _) => Ok(doc),
+        (Ok(()), _) => {
+            doc.near_misses = cx.near_misses.into_inner();
+            Ok(doc)
+        }
         (Err(_), Some(m)) => Err(ReadError::Mismatch(m)),
         (Err(e), None) => {
             let text = e.to_string();
@@ -185,6 +206,19 @@ fn read_entry<'de, A: MapAccess<'de>>(
             })?,
         },
         None => {
+            // Skipped unread: a key beside the program's facts that is a few letters from one
+            // of them is most likely a typo, which would leave that fact missing.
+            if let Some(meant) = closest(key, trie.children.keys().map(String::as_str)) {
+                let at = |k: &str| match trie.path.as_str() {
+                    "" => k.to_owned(),
+                    parent => format!("{parent}.{k}"),
+                };
+                let miss = (at(key), at(meant));
+                let mut misses = cx.near_misses.borrow_mut();
+                if !misses.contains(&miss) {
+                    misses.push(miss);
+                }
+            }
             map.next_value::<IgnoredAny>()?;
         }
     }
@@ -509,6 +543,7 @@ pub fn value_of(program: &Program, json: &serde_json::Value, ty: &Type) -> Resul
     let cx = Cx {
         program,
         mismatch: RefCell::new(None),
+        near_misses: RefCell::new(Vec::new()),
     };
     let seed = TypedSeed {
         cx: &cx,

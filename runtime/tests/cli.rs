@@ -190,6 +190,27 @@ fn bad_input_is_a_clear_error_with_exit_2() {
 }
 
 #[test]
+fn a_misspelt_fact_in_a_facts_file_is_named_with_the_fact_meant() {
+    let typo = facts_file(
+        "typo",
+        "typo.json",
+        r#"{"svc": {"ok": true, "erors": 0, "latency": "200ms", "budget": "250ms",
+            "quota": "10%", "pods": [{"name": "a", "ready": true}]}, "elsewhere": {"x": 1}}"#,
+    );
+    let warning = "warning: facts file ";
+    // The misspelt fact is missing: its `warn` is undecided, which warns.
+    gate(&typo, "prod")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("svc.errors is missing"))
+        .stderr(predicate::str::contains(
+            "`svc.erors` is not a fact path this policy reads; did you mean `svc.errors`?",
+        ))
+        .stderr(predicate::str::contains("elsewhere").not())
+        .stderr(predicate::str::contains(warning).count(1));
+}
+
+#[test]
 fn all_with_no_feature_to_decide_is_a_usage_error_not_a_pass() {
     let shared = facts_file("all-none", "shared.json", PASSING);
     let mut cmd = Command::cargo_bin("phasev-eval").expect("binary");

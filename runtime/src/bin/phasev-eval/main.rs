@@ -705,6 +705,14 @@ impl Loaded {
             .map(|f| Document::read(&program, f))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| report(&e))?;
+        for doc in &docs {
+            for (written, meant) in doc.near_misses() {
+                eprintln!(
+                    "warning: facts file {}: `{written}` is not a fact path this policy reads; did you mean `{meant}`?",
+                    doc.file().display()
+                );
+            }
+        }
         let runtime = match &project {
             Some(_) => Some(
                 tokio::runtime::Builder::new_multi_thread()
