@@ -336,6 +336,107 @@ fn compiled_plugins_are_cached_and_a_damaged_entry_is_recompiled() {
     assert_eq!(second.load(None, &m, Path::new("")).unwrap().1, Lookup::Hit);
 }
 
+/// The cache entry of the plugin whose sha256 is `digest`.
+fn cache_entry(cache: &Path, digest: &str) -> PathBuf {
+    std::fs::read_dir(cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with(digest) && name.ends_with(".cwasm")
+        })
+        .unwrap_or_else(|| panic!("no cache entry for {digest} in {}", cache.display()))
+}
+
+/// An entry copied over another plugin's name is not that plugin's code: it is rejected and
+/// the plugin compiled again, never run in its place.
+#[test]
+fn a_cache_entry_of_another_plugin_is_rejected() {
+    let cache = tempfile::tempdir().unwrap();
+    let host = host(Some(cache.path().to_owned()));
+    let tls = manifest(
+        &dist("tls-settings"),
+        PluginLimits::default(),
+        Grants::default(),
+    );
+    let hostile = manifest(&dist("hostile"), PluginLimits::default(), Grants::default());
+    for m in [&tls, &hostile] {
+        assert_eq!(host.load(None, m, Path::new("")).unwrap().1, Lookup::Miss);
+    }
+    std::fs::copy(
+        cache_entry(cache.path(), &hostile.sha256),
+        cache_entry(cache.path(), &tls.sha256),
+    )
+    .unwrap();
+    let (plugin, lookup) = host
+        .load(Some("tls-settings"), &tls, Path::new(""))
+        .unwrap();
+    assert_eq!(lookup, Lookup::Rejected);
+    assert_eq!(plugin.description().name, "tls-settings");
+    assert_eq!(
+        host.load(Some("tls-settings"), &tls, Path::new(""))
+            .unwrap()
+            .1,
+        Lookup::Hit,
+        "the entry was replaced"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_cache_is_private_and_entries_others_can_write_are_recompiled() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("phasev/plugins");
+    let host = host(Some(dir.clone()));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&parent.path().join("phasev")), 0o700);
+    let m = manifest(&dist("trivial"), PluginLimits::default(), Grants::default());
+    assert_eq!(host.load(None, &m, Path::new("")).unwrap().1, Lookup::Miss);
+    let entry = cache_entry(&dir, &m.sha256);
+    assert_eq!(mode(&entry), 0o600);
+    std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o620)).unwrap();
+    assert_eq!(
+        host.load(None, &m, Path::new("")).unwrap().1,
+        Lookup::Rejected
+    );
+    assert_eq!(mode(&entry), 0o600, "replaced by a private entry");
+    assert_eq!(host.load(None, &m, Path::new("")).unwrap().1, Lookup::Hit);
+}
+
+/// A cache directory of another user is refused even when only its owner may write it. As
+/// root the test gives its directory away; otherwise `/` (root's) is another user's.
+#[cfg(unix)]
+#[test]
+fn a_cache_of_another_user_is_refused() {
+    use std::os::unix::fs::MetadataExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let me = std::fs::metadata(dir.path()).unwrap().uid();
+    let theirs = if me == 0 {
+        std::os::unix::fs::chown(dir.path(), Some(65534), Some(65534)).unwrap();
+        dir.path().to_owned()
+    } else {
+        PathBuf::from("/")
+    };
+    let owner = std::fs::metadata(&theirs).unwrap().uid();
+    let err = Host::new(&HostSettings {
+        max_memory: 64 << 20,
+        stack: 512 << 10,
+        cache: Some(theirs.clone()),
+    })
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the plugin host cannot start: the plugin cache {} belongs to another user (uid \
+             {owner}, not {me}); compiled code is only loaded from a directory of your own (set \
+             [sandbox] cache or PHASEV_CACHE_DIR)",
+            theirs.display()
+        )
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn a_cache_others_can_write_is_refused() {

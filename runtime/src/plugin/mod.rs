@@ -360,9 +360,7 @@ impl Host {
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(host_error)?;
         let cache = match &settings.cache {
-            Some(dir) => {
-                Some(Cache::open(dir, &engine).map_err(|reason| PluginError::Host { reason })?)
-            }
+            Some(dir) => Some(Cache::open(dir).map_err(|reason| PluginError::Host { reason })?),
             None => None,
         };
         let linker = sandbox::linker(&engine).map_err(host_error)?;
