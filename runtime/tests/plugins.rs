@@ -2,8 +2,8 @@
 //! (`plugins/dist/*.wasm`), and hand-written WAT for what no toolchain emits on purpose.
 //!
 //! Hostile plugins run in one host, one after the other: each must end as an error for its own
-//! call only, with the exact reason, and the host must still serve a well-behaved plugin and give
-//! its memory back afterwards.
+//! call only, with the exact reason, and the host must still serve a well-behaved plugin
+//! afterwards. That their memory is given back is `plugin_memory.rs`, a binary of its own.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -11,101 +11,39 @@ use std::path::{Path, PathBuf};
 
 use phasev_compiler::ir::hex;
 use phasev_runtime::config::{Grants, PluginLimits, PluginManifest};
-use phasev_runtime::plugin::{Host, HostSettings, Lookup, Plugin, PluginError, Request};
+use phasev_runtime::plugin::{Host, HostSettings, Lookup, Outcome, PluginError, Request};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-fn dist(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugins/dist")
-        .join(format!("{name}.wasm"));
-    assert!(
-        path.is_file(),
-        "{} is missing: build the plugins first (bash plugins/build.sh)",
-        path.display()
-    );
-    path
+mod plugin_support;
+
+use plugin_support::{dist, fuel, host, load, manifest, mode, request, tight};
+
+fn observed(outcome: &Outcome) -> serde_json::Value {
+    output(outcome, "observed")
 }
 
-fn manifest(path: &Path, limits: PluginLimits, grants: Grants) -> PluginManifest {
-    let bytes = std::fs::read(path).unwrap();
-    PluginManifest {
-        path: path.to_owned(),
-        sha256: hex(&Sha256::digest(&bytes)),
-        limits,
-        grants,
-    }
-}
-
-fn host(cache: Option<PathBuf>) -> Host {
-    Host::new(&HostSettings {
-        max_memory: 128 << 20,
-        stack: 512 << 10,
-        cache,
-    })
-    .unwrap()
-}
-
-fn load(host: &Host, path: &Path, limits: PluginLimits, grants: Grants) -> Plugin {
-    host.load(None, &manifest(path, limits, grants), Path::new(""))
-        .unwrap()
-        .0
-}
-
-fn request(config: serde_json::Value) -> Request {
-    Request {
-        feature: "orders".to_owned(),
-        target: "cloud_staging".to_owned(),
-        config,
-        facts: Vec::new(),
-    }
-}
-
-fn mode(plugin: &Plugin, mode: &str) -> Result<phasev_runtime::plugin::Outcome, String> {
-    plugin.evaluate(&request(json!({ "mode": mode })))
-}
-
-/// Resident memory of this process, in bytes.
-fn resident() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * 4096
-}
-
-fn limits(timeout: &str, fuel: u64, memory: &str, output: &str) -> PluginLimits {
-    PluginLimits {
-        timeout: timeout.to_owned(),
-        fuel,
-        memory: memory.to_owned(),
-        output: output.to_owned(),
-        ..PluginLimits::default()
-    }
+fn messages(outcome: &Outcome) -> Vec<&str> {
+    outcome
+        .findings
+        .iter()
+        .map(|f| f.message.as_str())
+        .collect()
 }
 
 #[test]
 fn hostile_plugins_fail_only_their_own_call() {
     let host = host(None);
     let path = dist("hostile");
-    let tight = load(
-        &host,
-        &path,
-        limits("300ms", 10_000_000_000, "32MiB", "64KiB"),
-        Grants::default(),
-    );
-    let fuel = load(
-        &host,
-        &path,
-        limits("60s", 5_000_000, "32MiB", "64KiB"),
-        Grants::default(),
-    );
-    // Warm up once so the baseline includes the pool's first slots.
-    mode(&tight, "ok").unwrap();
-    let before = resident();
+    let tight = load(&host, &path, tight(), Grants::default());
+    let fuel = load(&host, &path, fuel(), Grants::default());
     let started = std::time::Instant::now();
     let err = mode(&tight, "loop").unwrap_err();
     assert_eq!(err, "ran past its time limit of 300ms (limits.timeout)");
+    // The deadline is 300ms and the clock ticks every 2ms; the rest is a loaded machine's
+    // scheduling and the store's teardown.
     assert!(
-        started.elapsed() < std::time::Duration::from_secs(3),
+        started.elapsed() < std::time::Duration::from_millis(1500),
         "the loop was stopped late: {:?}",
         started.elapsed()
     );
@@ -129,31 +67,37 @@ fn hostile_plugins_fail_only_their_own_call() {
         mode(&tight, "many-findings").unwrap_err(),
         "returned 2888906 bytes of output, over its limit of 64KiB (limits.output)"
     );
-    let panic = mode(&tight, "panic").unwrap_err();
-    assert!(
-        panic.starts_with("trapped: it panicked or aborted (it wrote: "),
-        "{panic}"
+    assert_eq!(
+        mode(&tight, "panic").unwrap_err(),
+        "trapped: it panicked or aborted (it wrote: thread '<unnamed>' (1) panicked at \
+         test-plugins/hostile/src/lib.rs:190:5: the hostile plugin panics on purpose)"
     );
     assert_eq!(
         mode(&tight, "trap").unwrap_err(),
         "trapped: it panicked or aborted"
     );
-    // Without grants, a plugin sees no environment, no file, no network, and stopped clocks.
-    let observed = |o: &phasev_runtime::plugin::Outcome| {
-        o.outputs
-            .iter()
-            .find(|(n, _)| n == "observed")
-            .map(|(_, v)| v.clone())
-            .unwrap()
-    };
-    for m in ["env", "file", "network"] {
-        let outcome = mode(&tight, m).unwrap();
-        assert_eq!(observed(&outcome), json!([]), "{m}: {outcome:?}");
-        assert!(
-            outcome.findings.iter().all(|f| f.status == "pass"),
-            "{m}: {outcome:?}"
-        );
-    }
+    // Without grants, a plugin sees no environment, no file, no network, and stopped clocks;
+    // each is there to be seen on the host, and each probe is denied, not merely empty.
+    assert!(std::env::var_os("PATH").is_some(), "the host has variables");
+    assert!(Path::new("/etc/passwd").is_file(), "the host has the file");
+    let env = mode(&tight, "env").unwrap();
+    assert_eq!(observed(&env), json!([]), "{env:?}");
+    assert_eq!(messages(&env), ["no environment variable visible"]);
+    let files = mode(&tight, "file").unwrap();
+    assert_eq!(observed(&files), json!([]), "{files:?}");
+    assert_eq!(
+        messages(&files),
+        [
+            "reading /etc/passwd failed: No such file or directory (os error 44)",
+            "reading secret.txt failed: No such file or directory (os error 44)"
+        ]
+    );
+    let net = mode(&tight, "network").unwrap();
+    assert_eq!(observed(&net), json!([]), "{net:?}");
+    assert_eq!(
+        messages(&net),
+        ["connecting to 127.0.0.1:1 failed: Permission denied (os error 2)"]
+    );
     let clock = mode(&tight, "clock").unwrap();
     assert_eq!(observed(&clock), json!(["0"]), "{clock:?}");
     // Every call is a fresh instance: a static counter never sees a second call.
@@ -162,15 +106,8 @@ fn hostile_plugins_fail_only_their_own_call() {
         assert_eq!(outcome.findings[0].status, "pass", "{outcome:?}");
         assert!(outcome.outputs.contains(&("calls".to_owned(), json!(1))));
     }
-    // The host still serves well-behaved calls, and the hostile ones' memory is returned.
+    // The host still serves well-behaved calls.
     assert_eq!(mode(&tight, "ok").unwrap().findings[0].status, "pass");
-    let after = resident();
-    assert!(
-        after < before + (24 << 20),
-        "resident memory grew from {} MiB to {} MiB",
-        before >> 20,
-        after >> 20
-    );
 }
 
 #[test]
@@ -194,26 +131,41 @@ fn grants_open_exactly_what_they_name() {
         )
         .unwrap();
     let env = mode(&plugin, "env").unwrap();
-    let observed = |o: &phasev_runtime::plugin::Outcome| {
-        o.outputs
-            .iter()
-            .find(|(n, _)| n == "observed")
-            .map(|(_, v)| v.clone())
-            .unwrap()
-    };
     assert_eq!(observed(&env), json!(["PATH"]), "only the granted variable");
+    // `secret.txt` is in the project, but outside the one directory granted.
     let files = mode(&plugin, "file").unwrap();
     assert_eq!(observed(&files), json!([]), "{files:?}");
+    assert_eq!(
+        messages(&files),
+        [
+            "reading /etc/passwd failed: No such file or directory (os error 44)",
+            "reading secret.txt failed: No such file or directory (os error 44)"
+        ]
+    );
+    // Granted the directory it is in, the same probe reads it: what was denied was there.
+    let (whole, _) = host
+        .load(
+            None,
+            &manifest(&path, PluginLimits::default(), reading(&["."])),
+            dir.path(),
+        )
+        .unwrap();
+    let files = mode(&whole, "file").unwrap();
+    assert_eq!(
+        observed(&files),
+        json!(["secret.txt (15 bytes)"]),
+        "{files:?}"
+    );
     let clock = mode(&plugin, "clock").unwrap();
     let ms: u128 = observed(&clock)[0].as_str().unwrap().parse().unwrap();
     assert!(ms > 1_700_000_000_000, "a real wall clock: {ms}");
     // Granted, the network is the host's: nothing listens on port 1, so the connection is
-    // refused (without the grant it is denied before any packet leaves).
+    // refused (without the grant it is denied before any packet leaves, as
+    // `hostile_plugins_fail_only_their_own_call` asserts).
     let net = mode(&plugin, "network").unwrap();
-    assert!(
-        net.findings[0].message.contains("refused"),
-        "{:?}",
-        net.findings
+    assert_eq!(
+        messages(&net),
+        ["connecting to 127.0.0.1:1 failed: Connection refused (os error 14)"]
     );
 }
 
@@ -470,7 +422,7 @@ fn reading(dirs: &[&str]) -> Grants {
     }
 }
 
-fn output(outcome: &phasev_runtime::plugin::Outcome, name: &str) -> serde_json::Value {
+fn output(outcome: &Outcome, name: &str) -> serde_json::Value {
     outcome
         .outputs
         .iter()

@@ -654,13 +654,9 @@ impl Plugin {
 
     /// Says why a call failed, naming the limit or grant involved.
     fn failure(&self, error: &wasmtime::Error, store: &Store<State>) -> String {
-        let stderr = String::from_utf8_lossy(&store.data().stderr.contents())
-            .trim()
-            .to_owned();
-        let said = if stderr.is_empty() {
-            String::new()
-        } else {
-            format!(" (it wrote: {})", first_line(&stderr))
+        let said = match wrote(&String::from_utf8_lossy(&store.data().stderr.contents())) {
+            Some(text) => format!(" (it wrote: {text})"),
+            None => String::new(),
         };
         if let Some(trap) = error.downcast_ref::<Trap>() {
             return match trap {
@@ -703,6 +699,29 @@ impl Plugin {
         }
         let root = error.root_cause().to_string();
         format!("failed: {}{said}", first_line(&root))
+    }
+}
+
+/// How much of what a failed plugin wrote an explanation shows, in characters.
+const WROTE_SHOWN: usize = 400;
+
+/// What a failed call wrote to stderr, on one line: a Rust panic's location and message,
+/// without the standard library's hint about backtraces (a plugin cannot have one), at most
+/// [`WROTE_SHOWN`] characters. `None` when it wrote nothing.
+fn wrote(stderr: &str) -> Option<String> {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+        .collect();
+    (!lines.is_empty()).then(|| bounded(&lines.join(" "), WROTE_SHOWN))
+}
+
+/// `text` cut to at most `max` characters, marked with `…` where it was cut.
+fn bounded(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
     }
 }
 
@@ -934,4 +953,23 @@ fn check_facts(
         out.push(found(path, value));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_plugin_wrote_is_one_bounded_line_without_the_backtrace_hint() {
+        let panic = "thread '<unnamed>' (1) panicked at src/lib.rs:3:5:\nno config\n\
+                     note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(
+            wrote(panic).as_deref(),
+            Some("thread '<unnamed>' (1) panicked at src/lib.rs:3:5: no config")
+        );
+        assert_eq!(wrote(" \n\n"), None);
+        let long = wrote(&"é".repeat(1000)).unwrap_or_default();
+        assert_eq!(long.chars().count(), WROTE_SHOWN + 1);
+        assert!(long.ends_with("é…"), "{long}");
+    }
 }
