@@ -9,9 +9,13 @@
 
 use std::path::{Path, PathBuf};
 
+use phasev_compiler::check::Options;
+use phasev_compiler::compile_path;
 use phasev_compiler::ir::hex;
-use phasev_runtime::config::{Grants, PluginLimits, PluginManifest};
-use phasev_runtime::plugin::{Host, HostSettings, Lookup, Outcome, PluginError, Request};
+use phasev_runtime::config::{Grants, PluginLimits, PluginManifest, Project};
+use phasev_runtime::facts::{Absent, Facts};
+use phasev_runtime::plugin::{Host, HostSettings, Lookup, Outcome, PluginError, Plugins, Request};
+use phasev_runtime::value::Value;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -710,36 +714,104 @@ fn inspecting_something_that_is_not_a_plugin_is_a_clear_error() {
     assert!(stderr.contains("WebAssembly"), "{stderr}");
 }
 
+/// A project of `policy.phasev` whose `[plugins.hostile]` is the hostile plugin with `limits`,
+/// compiled plugins cached inside it.
+fn hostile_project(policy: &str, limits: &str) -> tempfile::TempDir {
+    let wasm = dist("hostile");
+    let sha = hex(&Sha256::digest(std::fs::read(&wasm).unwrap()));
+    project(&[
+        ("policy.phasev", policy),
+        (
+            "phasev.toml",
+            &format!(
+                "[project]\nname = \"p\"\npolicy = \"policy.phasev\"\nfacts = [\"facts.json\"]\n\n\
+                 [sandbox]\ncache = \"cache\"\n\n\
+                 [plugins.hostile]\npath = {:?}\nsha256 = \"{sha}\"\nlimits = {{ {limits} }}\n\n\
+                 [features.orders]\nstage = \"dev\"\n",
+                wasm.display().to_string()
+            ),
+        ),
+        ("facts.json", r#"{"tests": {"unit": {"failed": 2}}}"#),
+    ])
+}
+
+/// An outcome that breaks the plugin's description errors the outputs of its own check, each
+/// reason naming the plugin and the check; another check of the same plugin is decided.
+#[test]
+fn malformed_outcomes_error_their_own_check_naming_plugin_and_check() {
+    let dir = hostile_project(
+        "policy p\nladder { dev \"Dev\"\n prod \"Prod\" }\n\
+         check undeclared = plugin \"hostile\" { mode: \"undeclared-output\" }\n\
+         check wrong = plugin \"hostile\" { mode: \"wrong-type-output\" }\n\
+         check garbled = plugin \"hostile\" { mode: \"not-json-output\" }\n\
+         check missing = plugin \"hostile\" { mode: \"missing-output\" }\n\
+         check fine = plugin \"hostile\" { mode: \"ok\" }\n\
+         gate dev -> prod {\n\
+           require \"undeclared\": undeclared.calls == 1\n\
+           require \"wrong\": wrong.passed and wrong.calls == 1\n\
+           require \"garbled\": garbled.calls == 1\n\
+           require \"missing\": missing.passed and missing.calls == 1\n\
+           require \"fine\": fine.calls == 1\n\
+         }\n",
+        "",
+    );
+    let project = Project::read(&dir.path().join("phasev.toml")).unwrap();
+    let plugins = Plugins::load(&project).unwrap();
+    let options = Options {
+        plugins: plugins.schemas(),
+    };
+    let program = compile_path(&dir.path().join("policy.phasev"), &options)
+        .program
+        .unwrap();
+    let mut facts = Facts::missing(&program);
+    plugins.run_checks(&program, "orders", 1, &mut facts);
+    let fact = |path: &str| facts.get(program.slot_index(path).unwrap()).value.clone();
+    let error = |text: &str| Err(Absent::Error(text.to_owned()));
+    assert_eq!(
+        fact("undeclared.calls"),
+        error(
+            "plugin `hostile` (check `undeclared`) returned output `extra`, which its \
+             description does not declare"
+        )
+    );
+    assert_eq!(
+        fact("wrong.calls"),
+        error(
+            "plugin `hostile` (check `wrong`) returned output `calls` of the wrong type: \
+             expected an integer, found a string `\"abc\"`"
+        )
+    );
+    assert_eq!(fact("wrong.passed"), Ok(Value::Bool(true)));
+    assert_eq!(
+        fact("garbled.calls"),
+        error(
+            "plugin `hostile` (check `garbled`) returned output `calls` that is not JSON: \
+             expected value at line 1 column 1"
+        )
+    );
+    assert_eq!(
+        fact("missing.calls"),
+        error("plugin `hostile` (check `missing`) did not return output `calls`")
+    );
+    assert_eq!(fact("missing.passed"), Ok(Value::Bool(true)));
+    assert_eq!(fact("fine.calls"), Ok(Value::Int(1)));
+}
+
 /// End to end: a plugin that loops makes its own requirement inconclusive, named in the
 /// explanation, while the other requirements and checks are decided.
 #[test]
 fn a_looping_plugin_leaves_only_its_requirement_inconclusive() {
-    let wasm = dist("hostile");
-    let sha = hex(&Sha256::digest(std::fs::read(&wasm).unwrap()));
-    let dir = project(&[
-        (
-            "policy.phasev",
-            "policy p\nladder { dev \"Dev\"\n prod \"Prod\" }\n\
-             check spin = plugin \"hostile\" { mode: \"loop\" }\n\
-             check fine = plugin \"hostile\" { mode: \"ok\" }\n\
-             gate dev -> prod {\n\
-               require \"spinning check\": spin.passed\n\
-               require \"fine check\": fine.passed and fine.calls == 1\n\
-               require \"unit tests\": tests.unit.failed == 0\n\
-             }\n",
-        ),
-        ("facts.json", r#"{"tests": {"unit": {"failed": 2}}}"#),
-    ]);
-    std::fs::write(
-        dir.path().join("phasev.toml"),
-        format!(
-            "[project]\nname = \"p\"\npolicy = \"policy.phasev\"\nfacts = [\"facts.json\"]\n\n\
-             [plugins.hostile]\npath = {:?}\nsha256 = \"{sha}\"\nlimits = {{ timeout = \"200ms\", fuel = 100000000000 }}\n\n\
-             [features.orders]\nstage = \"dev\"\n",
-            wasm.display().to_string()
-        ),
-    )
-    .unwrap();
+    let dir = hostile_project(
+        "policy p\nladder { dev \"Dev\"\n prod \"Prod\" }\n\
+         check spin = plugin \"hostile\" { mode: \"loop\" }\n\
+         check fine = plugin \"hostile\" { mode: \"ok\" }\n\
+         gate dev -> prod {\n\
+           require \"spinning check\": spin.passed\n\
+           require \"fine check\": fine.passed and fine.calls == 1\n\
+           require \"unit tests\": tests.unit.failed == 0\n\
+         }\n",
+        "timeout = \"200ms\", fuel = 100000000000",
+    );
     let out = eval()
         .current_dir(dir.path())
         .args(["explain", "--feature", "orders", "--to", "prod"])

@@ -40,7 +40,7 @@ use wasmtime::{
 pub use cache::{Cache, Lookup};
 
 use crate::config::{PluginManifest, Project, first_line, parse_size};
-use crate::facts::{Absent, Facts, Source};
+use crate::facts::{Absent, Facts, Source, value_of};
 use crate::gather::{Found, apply_found};
 use crate::record::to_json;
 use crate::value::{duration, parse_duration};
@@ -837,10 +837,12 @@ impl Plugins {
                     })
                     .collect(),
             };
+            // Every reason a check's facts are errored starts by naming the plugin and check.
+            let who = format!("plugin `{}` (check `{}`)", plugin.name, check.name);
             let result = plugin
                 .evaluate(&request)
-                .map_err(|why| format!("plugin `{}` (check `{}`) {why}", plugin.name, check.name));
-            found.extend(check_facts(program, check, result, &plugin.source));
+                .map_err(|why| format!("{who} {why}"));
+            found.extend(check_facts(program, check, &who, result, &plugin.source));
         }
         apply_found(program, &found, &[], SystemTime::now(), facts);
     }
@@ -883,10 +885,13 @@ fn config_json(program: &Program, check: &ir::Check) -> Json {
 }
 
 /// The facts of a check from one evaluation: `passed` (false on a failed finding, errored on
-/// an inconclusive one), `findings`, and each described output; on an error, all errored.
+/// an inconclusive one), `findings`, and each described output, errored when the plugin did
+/// not return it or returned it in another type than described; on an error, all errored.
+/// `who` names the plugin and the check, and starts every reason.
 fn check_facts(
     program: &Program,
     check: &ir::Check,
+    who: &str,
     result: Result<Outcome, String>,
     source: &Source,
 ) -> Vec<Found> {
@@ -919,13 +924,12 @@ fn check_facts(
         Ok(json!(true))
     } else {
         Err(format!(
-            "check `{}` is inconclusive: {}",
-            check.name,
+            "{who} is inconclusive: {}",
             inconclusive.join("; ")
         ))
     };
     let mut out = Vec::new();
-    for (path, _) in outputs_read(program, check) {
+    for (path, ty) in outputs_read(program, check) {
         let output = &path[check.name.len() + 1..];
         let value = match output {
             "passed" => passed.clone(),
@@ -943,12 +947,12 @@ fn check_facts(
                     })
                     .collect(),
             )),
-            name => outcome
-                .outputs
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.clone())
-                .ok_or_else(|| format!("check `{}` did not return output `{name}`", check.name)),
+            name => match outcome.outputs.iter().find(|(n, _)| n == name) {
+                Some((_, value)) => value_of(program, value, ty)
+                    .map(|_| value.clone())
+                    .map_err(|e| format!("{who} returned output `{name}` of the wrong type: {e}")),
+                None => Err(format!("{who} did not return output `{name}`")),
+            },
         };
         out.push(found(path, value));
     }
