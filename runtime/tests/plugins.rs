@@ -797,6 +797,79 @@ fn malformed_outcomes_error_their_own_check_naming_plugin_and_check() {
     assert_eq!(fact("fine.calls"), Ok(Value::Int(1)));
 }
 
+/// End to end: the failed findings of a check explain the requirements that read it, with
+/// their locations, and a decision record keeps them, so it replays bit for bit.
+#[test]
+fn a_failed_checks_findings_explain_the_requirements_that_read_it() {
+    let wasm = dist("tls-settings");
+    let sha = hex(&Sha256::digest(std::fs::read(&wasm).unwrap()));
+    let dir = project(&[
+        (
+            "policy.phasev",
+            "policy p\nladder { dev \"Dev\"\n prod \"Prod\" }\n\
+             check tls = plugin \"tls-settings\" { min_tls: \"1.2\" }\n\
+             gate dev -> prod {\n\
+               require \"TLS\": tls.passed\n\
+               require \"few insecure settings\": tls.insecure_settings < 1\n\
+             }\n",
+        ),
+        (
+            "phasev.toml",
+            &format!(
+                "[project]\nname = \"p\"\npolicy = \"policy.phasev\"\nfacts = [\"facts.json\"]\n\n\
+                 [sandbox]\ncache = \"cache\"\n\n\
+                 [plugins.tls-settings]\npath = {:?}\nsha256 = \"{sha}\"\ngrants = {{ read = [\"charts\"] }}\n\n\
+                 [features.orders]\nstage = \"dev\"\n",
+                wasm.display().to_string()
+            ),
+        ),
+        ("facts.json", r#"{"helm": {"chart": {"exists": true}}}"#),
+        (
+            "charts/orders/values.yaml",
+            "ingress:\n  tls:\n    minVersion: \"1.0\"\nclient:\n  insecureSkipVerify: true\n",
+        ),
+    ]);
+    let out = eval()
+        .current_dir(dir.path())
+        .args(["explain", "--feature", "orders", "--to", "prod"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let findings = "  because plugin `tls-settings` (check `tls`): charts/orders/values.yaml:3: \
+                    `ingress.tls.minVersion` allows TLS 1.0, below the minimum 1.2\n  \
+                    because plugin `tls-settings` (check `tls`): charts/orders/values.yaml:5: \
+                    `client.insecureSkipVerify` skips certificate verification\n";
+    assert!(
+        text.contains(&format!(
+            "require \"TLS\" (dev -> prod, warning): fail\n  \
+             read tls.passed = false   [plugin tls-settings@0.1.0 (sha256:{})]\n  \
+             because tls.passed is false\n{findings}",
+            &sha[..12]
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "  because tls.insecure_settings is 2, needs < 1\n{findings}"
+        )),
+        "{text}"
+    );
+    let record = dir.path().join("record.json");
+    eval()
+        .current_dir(dir.path())
+        .args(["gate", "--feature", "orders", "--to", "prod", "--record"])
+        .arg(&record)
+        .assert()
+        .code(1);
+    let replay = eval().arg("replay").arg(&record).output().unwrap();
+    let replayed = String::from_utf8_lossy(&replay.stdout);
+    assert!(
+        replayed.contains(": identical\n") && replayed.contains("skips certificate verification"),
+        "{replayed}{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+}
+
 /// End to end: a plugin that loops makes its own requirement inconclusive, named in the
 /// explanation, while the other requirements and checks are decided.
 #[test]

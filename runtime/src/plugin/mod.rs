@@ -805,6 +805,8 @@ impl Plugins {
             .get(target as usize)
             .map_or_else(String::new, |r| r.name.clone());
         let mut found = Vec::new();
+        // The failed findings of each check, noted on its outputs for explanations.
+        let mut notes = Vec::new();
         for check in &program.checks {
             let Some(plugin) = self.plugins.get(&check.plugin) else {
                 let why = format!(
@@ -842,10 +844,57 @@ impl Plugins {
             let result = plugin
                 .evaluate(&request)
                 .map_err(|why| format!("{who} {why}"));
+            if let Ok(outcome) = &result {
+                let failed = failed_findings(&who, outcome);
+                if !failed.is_empty() {
+                    notes.extend(
+                        outputs_read(program, check)
+                            .filter_map(|(path, _)| program.slot_index(&path))
+                            .map(|slot| (slot, failed.clone())),
+                    );
+                }
+            }
             found.extend(check_facts(program, check, &who, result, &plugin.source));
         }
         apply_found(program, &found, &[], SystemTime::now(), facts);
+        for (slot, lines) in notes {
+            facts.note(slot, lines);
+        }
     }
+}
+
+/// How many failed findings of one check an explanation shows.
+const FINDINGS_SHOWN: usize = 10;
+
+/// How much of one finding an explanation shows, in characters.
+const FINDING_SHOWN: usize = 300;
+
+/// The failed findings of an outcome as lines of an explanation, each naming the plugin and
+/// check (`who`), its location and message; at most [`FINDINGS_SHOWN`], then how many more.
+fn failed_findings(who: &str, outcome: &Outcome) -> Vec<String> {
+    let failed: Vec<&Finding> = outcome
+        .findings
+        .iter()
+        .filter(|f| f.status == "fail")
+        .collect();
+    let mut lines: Vec<String> = failed
+        .iter()
+        .take(FINDINGS_SHOWN)
+        .map(|f| {
+            let finding = match &f.location {
+                Some(at) => format!("{at}: {}", f.message),
+                None => f.message.clone(),
+            };
+            format!("{who}: {}", bounded(&finding, FINDING_SHOWN))
+        })
+        .collect();
+    if failed.len() > FINDINGS_SHOWN {
+        lines.push(format!(
+            "{who}: and {} more failed findings",
+            failed.len() - FINDINGS_SHOWN
+        ));
+    }
+    lines
 }
 
 fn absent(path: &str, why: &str, source: Source) -> Found {
@@ -975,5 +1024,29 @@ mod tests {
         let long = wrote(&"é".repeat(1000)).unwrap_or_default();
         assert_eq!(long.chars().count(), WROTE_SHOWN + 1);
         assert!(long.ends_with("é…"), "{long}");
+    }
+
+    #[test]
+    fn an_explanation_shows_a_bounded_number_of_failed_findings() {
+        let finding = |status, i: usize| Finding {
+            status,
+            severity: "critical",
+            message: format!("finding {i}"),
+            location: (i == 0).then(|| "values.yaml:3".to_owned()),
+        };
+        let outcome = Outcome {
+            findings: (0..13)
+                .map(|i| finding(if i == 1 { "pass" } else { "fail" }, i))
+                .collect(),
+            outputs: Vec::new(),
+        };
+        let lines = failed_findings("plugin `p` (check `c`)", &outcome);
+        assert_eq!(lines.len(), FINDINGS_SHOWN + 1);
+        assert_eq!(lines[0], "plugin `p` (check `c`): values.yaml:3: finding 0");
+        assert_eq!(lines[1], "plugin `p` (check `c`): finding 2");
+        assert_eq!(
+            lines[FINDINGS_SHOWN],
+            "plugin `p` (check `c`): and 2 more failed findings"
+        );
     }
 }
