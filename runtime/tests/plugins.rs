@@ -759,6 +759,7 @@ fn malformed_outcomes_error_their_own_check_naming_plugin_and_check() {
     let plugins = Plugins::load(&project).unwrap();
     let options = Options {
         plugins: plugins.schemas(),
+        all_plugins: true,
     };
     let program = compile_path(&dir.path().join("policy.phasev"), &options)
         .program
@@ -867,6 +868,35 @@ fn a_failed_checks_findings_explain_the_requirements_that_read_it() {
         replayed.contains(": identical\n") && replayed.contains("skips certificate verification"),
         "{replayed}{}",
         String::from_utf8_lossy(&replay.stderr)
+    );
+}
+
+/// With a project, phasev-eval knows every plugin there is: a check of a misspelt plugin is a
+/// compile error at the name, with a did-you-mean, before anything runs.
+#[test]
+fn a_misspelt_plugin_is_a_compile_error() {
+    let dir = hostile_project(
+        "policy p\nladder { dev \"Dev\"\n prod \"Prod\" }\n\
+         check spin = plugin \"hostlie\" { mode: \"ok\" }\n\
+         gate dev -> prod {\n  require \"spin\": spin.passed\n}\n",
+        "",
+    );
+    let out = eval()
+        .current_dir(dir.path())
+        .args(["gate", "--feature", "orders", "--to", "prod"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("phasev::check::plugin_config")
+            && stderr.contains("no plugin `hostlie` is configured")
+            && stderr.contains("did you mean `hostile`?"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("check spin = plugin \"hostlie\" { mode: \"ok\" }\n"),
+        "the name is shown where it is written: {stderr}"
     );
 }
 
