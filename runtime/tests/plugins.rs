@@ -201,10 +201,15 @@ fn broken_components_are_refused_before_any_call() {
         )
         .unwrap(),
     );
-    assert!(
-        matches!(load(&wrong_world, None), Err(PluginError::World { .. })),
-        "{:?}",
-        load(&wrong_world, None)
+    let err = load(&wrong_world, None).unwrap_err();
+    assert!(matches!(err, PluginError::World { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin `broken`: {} does not implement the phasev:plugin world: no export \
+             `describe` found",
+            wrong_world.display()
+        )
     );
     // A component that imports an interface the host does not offer.
     let foreign = write_wasm(
@@ -217,35 +222,74 @@ fn broken_components_are_refused_before_any_call() {
         .unwrap(),
     );
     let err = load(&foreign, None).unwrap_err();
-    assert!(
-        matches!(err, PluginError::World { .. }) && err.to_string().contains("evil:net/raw"),
-        "{err}"
+    assert!(matches!(err, PluginError::World { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin `broken`: {} does not implement the phasev:plugin world: component imports \
+             instance `evil:net/raw@1.0.0`, but a matching implementation was not found in the \
+             linker: instance export `open` has the wrong type: function implementation is \
+             missing",
+            foreign.display()
+        )
     );
     let core = write_wasm(
         dir.path(),
         "core.wasm",
         &wat::parse_str("(module (func (export \"evaluate\")))").unwrap(),
     );
-    assert!(matches!(
-        load(&core, None),
-        Err(PluginError::Invalid { .. })
-    ));
-    let whole = std::fs::read(dist("trivial")).unwrap();
-    let truncated = write_wasm(dir.path(), "truncated.wasm", &whole[..whole.len() / 2]);
-    assert!(matches!(
-        load(&truncated, None),
-        Err(PluginError::Invalid { .. })
-    ));
+    let err = load(&core, None).unwrap_err();
+    assert!(matches!(err, PluginError::Invalid { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin `broken`: {} is not a WebAssembly component: it is a core WebAssembly \
+             module; a plugin is a component",
+            core.display()
+        )
+    );
+    // Cut inside its core module, so the error is the same whatever the toolchain builds.
+    let whole = std::fs::read(&wrong_world).unwrap();
+    let truncated = write_wasm(dir.path(), "truncated.wasm", &whole[..40]);
+    let err = load(&truncated, None).unwrap_err();
+    assert!(matches!(err, PluginError::Invalid { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin `broken`: {} is not a WebAssembly component: failed to parse WebAssembly \
+             module: wasm component contains an invalid module section: section range 10..55 is \
+             out of bounds (bound = 40)",
+            truncated.display()
+        )
+    );
+    let text = write_wasm(dir.path(), "notes.wasm", b"just text");
+    let err = load(&text, None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin `broken`: {} is not a WebAssembly component: it is not WebAssembly at all \
+             (it does not start with `\\0asm`)",
+            text.display()
+        )
+    );
     let trivial = dist("trivial");
     let err = load(&trivial, Some(&"0".repeat(64))).unwrap_err();
     assert!(matches!(err, PluginError::Digest { .. }), "{err:?}");
-    assert!(err.to_string().contains(&"0".repeat(64)));
+    let digest = hex(&Sha256::digest(std::fs::read(&trivial).unwrap()));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin `broken`: {} has sha256 {digest}, but phasev.toml pins {}",
+            trivial.display(),
+            "0".repeat(64)
+        )
+    );
     let missing = dir.path().join("nowhere.wasm");
     let err = host
         .load(
             Some("gone"),
             &PluginManifest {
-                path: missing,
+                path: missing.clone(),
                 sha256: "0".repeat(64),
                 limits: PluginLimits::default(),
                 grants: Grants::default(),
@@ -254,10 +298,86 @@ fn broken_components_are_refused_before_any_call() {
         )
         .unwrap_err();
     assert!(matches!(err, PluginError::Unreadable { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin `gone`: cannot read {}: No such file or directory (os error 2)",
+            missing.display()
+        )
+    );
+    assert_eq!(
+        help(&err),
+        "build it, or fix `path` in [plugins.gone] of phasev.toml"
+    );
     let err = load(&trivial, None).unwrap_err();
-    assert!(
-        err.to_string().contains("describes itself as `trivial`"),
-        "{err}"
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin `broken`: {} describes itself as `trivial`; phasev.toml must name it the same",
+            trivial.display()
+        )
+    );
+    assert_eq!(
+        help(&err),
+        "rename [plugins.broken] to [plugins.trivial], and the checks' plugin names with it"
+    );
+}
+
+fn help(err: &PluginError) -> String {
+    miette::Diagnostic::help(err)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+}
+
+/// A limit hit while the plugin describes itself, and a grant that cannot be given, each say
+/// what to change.
+#[test]
+fn a_failed_describe_and_a_missing_grant_say_what_to_change() {
+    let host = host(None);
+    let hostile = dist("hostile");
+    let err = host
+        .load(
+            Some("hostile"),
+            &manifest(
+                &hostile,
+                PluginLimits {
+                    output: "16B".to_owned(),
+                    ..PluginLimits::default()
+                },
+                Grants::default(),
+            ),
+            Path::new(""),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "plugin `hostile`: describe failed: returned 405 bytes of output, over its limit of 16 \
+         bytes (limits.output)"
+    );
+    assert_eq!(
+        help(&err),
+        "`describe` runs in the sandbox under the plugin's limits, like every call, and must not \
+         fail: fix the plugin, or raise the limit named"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let err = host
+        .load(
+            Some("hostile"),
+            &manifest(&hostile, PluginLimits::default(), reading(&["charts"])),
+            dir.path(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin `hostile`: [plugins.hostile] grants.read names `charts`, which is not a \
+             directory ({})",
+            dir.path().join("charts").display()
+        )
+    );
+    assert_eq!(
+        help(&err),
+        "grants.read names directories of the project, relative to phasev.toml"
     );
 }
 
@@ -702,16 +822,32 @@ fn plugin_new_scaffolds_a_crate_that_builds_and_inspects() {
 #[test]
 fn inspecting_something_that_is_not_a_plugin_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write_wasm(dir.path(), "notes.wasm", b"just text");
-    let out = eval()
-        .args(["plugin", "inspect"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    write_wasm(dir.path(), "notes.txt", b"just text");
+    let inspect = |file: &str| {
+        let out = eval()
+            .current_dir(dir.path())
+            .args(["plugin", "inspect", file])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let stderr = inspect("notes.txt");
     assert!(stderr.contains("phasev::plugin::invalid"), "{stderr}");
-    assert!(stderr.contains("WebAssembly"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "plugin `notes`: notes.txt is not a WebAssembly component: it is not WebAssembly at \
+             all (it does not start with `\\0asm`)\n"
+        ),
+        "{stderr}"
+    );
+    let stderr = inspect("nothere.wasm");
+    assert!(stderr.contains("phasev::plugin::unreadable"), "{stderr}");
+    assert!(
+        stderr.contains("help: pass the path of a plugin's component (a `.wasm` file)\n"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("phasev.toml"), "{stderr}");
 }
 
 /// A project of `policy.phasev` whose `[plugins.hostile]` is the hostile plugin with `limits`,

@@ -56,21 +56,24 @@ mod bindings {
 
 use bindings::phasev::plugin::types as wit;
 
+/// The help of a file given on the command line that cannot be read.
+pub const UNREADABLE_FILE_HELP: &str = "pass the path of a plugin's component (a `.wasm` file)";
+
 /// How often the epoch advances: the granularity of wall-time limits.
 const TICK: Duration = Duration::from_millis(2);
 
 /// Why a plugin could not be loaded. Every one stops the run before any evaluation.
 #[derive(Debug, Error, Diagnostic)]
 pub enum PluginError {
+    /// The help says where the path came from: phasev.toml, or the command line.
     #[error("plugin `{name}`: cannot read {path}: {reason}")]
-    #[diagnostic(
-        code(phasev::plugin::unreadable),
-        help("build it, or fix `path` in [plugins.{name}] of phasev.toml")
-    )]
+    #[diagnostic(code(phasev::plugin::unreadable))]
     Unreadable {
         name: String,
         path: PathBuf,
         reason: String,
+        #[help]
+        help: String,
     },
     #[error("plugin `{name}`: {path} has sha256 {actual}, but phasev.toml pins {expected}")]
     #[diagnostic(
@@ -108,22 +111,24 @@ pub enum PluginError {
         path: PathBuf,
         reason: String,
     },
+    /// `describe` failed, or what it returned cannot be used; the help says which.
     #[error("plugin `{name}`: {reason}")]
-    #[diagnostic(
-        code(phasev::plugin::description),
-        help(
-            "`describe` must return the plugin's name as phasev.toml spells it and types in the policy language"
-        )
-    )]
-    Description { name: String, reason: String },
+    #[diagnostic(code(phasev::plugin::description))]
+    Description {
+        name: String,
+        reason: String,
+        #[help]
+        help: String,
+    },
+    /// A limit or grant of `[plugins.NAME]` cannot be used; the help says how to write it.
     #[error("plugin `{name}`: [plugins.{name}] {reason}")]
-    #[diagnostic(
-        code(phasev::plugin::manifest),
-        help(
-            "durations take a unit (\"500ms\", \"2s\"), sizes one of B, KiB, MiB, GiB (\"64MiB\")"
-        )
-    )]
-    Manifest { name: String, reason: String },
+    #[diagnostic(code(phasev::plugin::manifest))]
+    Manifest {
+        name: String,
+        reason: String,
+        #[help]
+        help: String,
+    },
     #[error("the plugin host cannot start: {reason}")]
     #[diagnostic(code(phasev::plugin::host))]
     Host { reason: String },
@@ -392,6 +397,12 @@ impl Host {
             name: name.to_owned(),
             path: path.clone(),
             reason: e.to_string(),
+            help: match name_given {
+                Some(given) => {
+                    format!("build it, or fix `path` in [plugins.{given}] of phasev.toml")
+                }
+                None => UNREADABLE_FILE_HELP.to_owned(),
+            },
         })?;
         let digest = hex(&Sha256::digest(&bytes));
         let expected = manifest
@@ -410,7 +421,7 @@ impl Host {
         let invalid = |e: wasmtime::Error| PluginError::Invalid {
             name: name.to_owned(),
             path: path.clone(),
-            reason: first_line(&format!("{e:#}")).to_owned(),
+            reason: not_a_component(&bytes, &e),
         };
         let (component, lookup) = match &self.cache {
             Some(cache) => cache
@@ -425,6 +436,8 @@ impl Host {
             Access::new(&manifest.grants, root).map_err(|reason| PluginError::Manifest {
                 name: name.to_owned(),
                 reason,
+                help: "grants.read names directories of the project, relative to phasev.toml"
+                    .to_owned(),
             })?;
         let world = |e: wasmtime::Error| PluginError::World {
             name: name.to_owned(),
@@ -449,13 +462,22 @@ impl Host {
             .map_err(|reason| PluginError::Description {
                 name: name.to_owned(),
                 reason: format!("describe failed: {reason}"),
+                help: "`describe` runs in the sandbox under the plugin's limits, like every \
+                       call, and must not fail: fix the plugin, or raise the limit named"
+                    .to_owned(),
             })?;
-        if matches!(name_given, Some(given) if description.name != given) {
+        if let Some(given) = name_given
+            && description.name != given
+        {
             return Err(PluginError::Description {
                 name: name.to_owned(),
                 reason: format!(
                     "{} describes itself as `{}`; phasev.toml must name it the same",
                     path.display(),
+                    description.name
+                ),
+                help: format!(
+                    "rename [plugins.{given}] to [plugins.{}], and the checks' plugin names with it",
                     description.name
                 ),
             });
@@ -465,6 +487,9 @@ impl Host {
             .map_err(|reason| PluginError::Description {
                 name: name.to_owned(),
                 reason,
+                help: "a description's types are written in the policy language (`int`, \
+                       `list<string>`, `{file: string, line: int}`)"
+                    .to_owned(),
             })?;
         plugin.source = Source::new(format!(
             "plugin {}@{} (sha256:{})",
@@ -475,6 +500,18 @@ impl Host {
         plugin.name.clone_from(&description.name);
         plugin.description = description;
         Ok((plugin, lookup))
+    }
+}
+
+/// Why `bytes` did not compile as a component, in the words of what the file is: not
+/// WebAssembly, a core module, or a component wasmtime refused (a truncated one, say).
+fn not_a_component(bytes: &[u8], error: &wasmtime::Error) -> String {
+    match bytes.get(..8) {
+        Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => {
+            "it is a core WebAssembly module; a plugin is a component".to_owned()
+        }
+        Some([0, b'a', b's', b'm', ..]) => first_line(&format!("{error:#}")).to_owned(),
+        _ => "it is not WebAssembly at all (it does not start with `\\0asm`)".to_owned(),
     }
 }
 
@@ -491,9 +528,13 @@ struct Limits {
 impl Limits {
     fn of(name: &str, manifest: &PluginManifest) -> Result<Limits, PluginError> {
         let l = &manifest.limits;
-        let bad = |key: &str, value: &str, what: &str| PluginError::Manifest {
+        let bad = |key: &str, value: &str, what: &str| {
+            PluginError::Manifest {
             name: name.to_owned(),
             reason: format!("limits.{key} = \"{value}\" is not {what}"),
+            help: "durations take a unit (\"500ms\", \"2s\"), sizes one of B, KiB, MiB, GiB (\"64MiB\")"
+                .to_owned(),
+        }
         };
         let timeout = parse_duration(&l.timeout)
             .filter(|ms| *ms >= 1.0 && ms.is_finite())

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use phasev_compiler::ir::hex;
 use phasev_runtime::config::PluginManifest;
-use phasev_runtime::plugin::{Host, HostSettings, PluginError};
+use phasev_runtime::plugin::{Host, HostSettings, PluginError, UNREADABLE_FILE_HELP};
 use sha2::{Digest, Sha256};
 
 use super::InspectFormat;
@@ -16,6 +16,7 @@ pub fn inspect(file: &Path, format: InspectFormat) -> Result<String, PluginError
         name: file.display().to_string(),
         path: file.to_owned(),
         reason: e.to_string(),
+        help: UNREADABLE_FILE_HELP.to_owned(),
     })?;
     let digest = hex(&Sha256::digest(&bytes));
     let manifest = PluginManifest {
