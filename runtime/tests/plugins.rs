@@ -61,7 +61,7 @@ fn hostile_plugins_fail_only_their_own_call() {
     );
     assert_eq!(
         mode(&tight, "recursion").unwrap_err(),
-        "overflowed the WebAssembly stack (recursion too deep)"
+        "overflowed its WebAssembly stack of 512KiB (limits.stack): recursion too deep"
     );
     assert_eq!(
         mode(&tight, "huge-output").unwrap_err(),
@@ -74,7 +74,7 @@ fn hostile_plugins_fail_only_their_own_call() {
     assert_eq!(
         mode(&tight, "panic").unwrap_err(),
         "trapped: it panicked or aborted (it wrote: thread '<unnamed>' (1) panicked at \
-         test-plugins/hostile/src/lib.rs:190:5: the hostile plugin panics on purpose)"
+         test-plugins/hostile/src/lib.rs:203:5: the hostile plugin panics on purpose)"
     );
     assert_eq!(
         mode(&tight, "trap").unwrap_err(),
@@ -112,6 +112,52 @@ fn hostile_plugins_fail_only_their_own_call() {
     }
     // The host still serves well-behaved calls.
     assert_eq!(mode(&tight, "ok").unwrap().findings[0].status, "pass");
+}
+
+/// `limits.stack` is the plugin's own: a recursion that fits the default stack overflows a
+/// plugin given less, and each plugin keeps its stack (one engine per stack size).
+#[test]
+fn each_plugin_has_the_stack_its_limits_give() {
+    let host = host(None);
+    let path = dist("hostile");
+    let small = load(
+        &host,
+        &path,
+        PluginLimits {
+            stack: Some("64KiB".to_owned()),
+            ..PluginLimits::default()
+        },
+        Grants::default(),
+    );
+    let default = load(&host, &path, PluginLimits::default(), Grants::default());
+    // About 60 bytes a call: 3000 calls take about a third of 512KiB, three times 64KiB.
+    let deep = |plugin| plugin_support::recurse(plugin, 3000);
+    assert_eq!(
+        deep(&small).unwrap_err(),
+        "overflowed its WebAssembly stack of 64KiB (limits.stack): recursion too deep"
+    );
+    assert_eq!(
+        messages(&deep(&default).unwrap()),
+        ["recursed 3000 calls deep"]
+    );
+    assert_eq!(
+        mode(&default, "recursion").unwrap_err(),
+        "overflowed its WebAssembly stack of 512KiB (limits.stack): recursion too deep"
+    );
+    // The second engine's clock ticks too: a loop is stopped at its deadline.
+    let looping = load(
+        &host,
+        &path,
+        PluginLimits {
+            stack: Some("64KiB".to_owned()),
+            ..tight()
+        },
+        Grants::default(),
+    );
+    assert_eq!(
+        mode(&looping, "loop").unwrap_err(),
+        "ran past its time limit of 300ms (limits.timeout)"
+    );
 }
 
 #[test]
@@ -351,7 +397,7 @@ fn a_failed_describe_and_a_missing_grant_say_what_to_change() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "plugin `hostile`: describe failed: returned 405 bytes of output, over its limit of 16 \
+        "plugin `hostile`: describe failed: returned 474 bytes of output, over its limit of 16 \
          bytes (limits.output)"
     );
     assert_eq!(

@@ -15,12 +15,13 @@
 //! its own check, which makes the requirements reading them inconclusive.
 
 mod cache;
+mod limits;
 mod sandbox;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
@@ -38,12 +39,14 @@ use wasmtime::{
 };
 
 pub use cache::{Cache, Lookup};
+pub use limits::{DEFAULT_STACK, MAX_TABLE_ELEMENTS};
+pub(crate) use limits::{Limits, STACK_HELP, stack_size};
 
-use crate::config::{PluginManifest, Project, first_line, parse_size};
+use crate::config::{PluginManifest, Project, first_line};
 use crate::facts::{Absent, Facts, Source, value_of};
 use crate::gather::{Found, apply_found};
 use crate::record::to_json;
-use crate::value::{duration, parse_duration};
+use crate::value::duration;
 use sandbox::{Access, State};
 
 /// Rust bindings of the WIT world, generated at build time.
@@ -236,7 +239,7 @@ pub struct Request {
 pub struct HostSettings {
     /// The largest linear memory any plugin may have: the size of the pool's slots.
     pub max_memory: u64,
-    /// The WebAssembly stack, in bytes.
+    /// The WebAssembly stack of a plugin that sets no `limits.stack`, in bytes.
     pub stack: usize,
     /// Where compiled plugins are kept; `None` compiles on every run.
     pub cache: Option<PathBuf>,
@@ -248,19 +251,14 @@ impl HostSettings {
     pub fn for_project(project: &Project) -> Result<HostSettings, PluginError> {
         let mut max_memory = 64 << 20;
         for (name, manifest) in &project.config.plugins {
-            max_memory = max_memory.max(Limits::of(name, manifest)?.memory as u64);
+            max_memory = max_memory.max(limits_of(name, manifest)?.memory as u64);
         }
         let sandbox = &project.config.sandbox;
         let stack = match &sandbox.stack {
-            Some(text) => parse_size(text)
-                .and_then(|n| usize::try_from(n).ok())
-                .filter(|n| (16 << 10..=64 << 20).contains(n))
-                .ok_or_else(|| PluginError::Host {
-                    reason: format!(
-                        "[sandbox] stack `{text}` is not a size between 16KiB and 64MiB"
-                    ),
-                })?,
-            None => 512 << 10,
+            Some(text) => stack_size(text).map_err(|what| PluginError::Host {
+                reason: format!("[sandbox] stack `{text}` is not {what}"),
+            })?,
+            None => DEFAULT_STACK,
         };
         let cache = match &sandbox.cache {
             Some(dir) => Some(project.path(dir)),
@@ -285,7 +283,18 @@ fn default_cache_dir() -> Option<PathBuf> {
     Some(base.join("phasev").join("plugins"))
 }
 
-/// Advances the engine's epoch every [`TICK`] until dropped.
+/// An engine and its WASI linker, for one WebAssembly stack size.
+#[derive(Clone)]
+struct StackEngine {
+    stack: usize,
+    engine: Engine,
+    linker: Arc<Linker<State>>,
+}
+
+/// The engines of a host, shared with the clock that ticks them.
+type Engines = Arc<Mutex<Vec<StackEngine>>>;
+
+/// Advances the epoch of every engine of a host every [`TICK`] until dropped.
 #[derive(Debug)]
 struct Ticker {
     stop: Arc<AtomicBool>,
@@ -293,7 +302,7 @@ struct Ticker {
 }
 
 impl Ticker {
-    fn start(engine: Engine) -> Result<Ticker, PluginError> {
+    fn start(engines: Engines) -> Result<Ticker, PluginError> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
@@ -301,7 +310,10 @@ impl Ticker {
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::sleep(TICK);
-                    engine.increment_epoch();
+                    let engines = engines.lock().unwrap_or_else(PoisonError::into_inner);
+                    for e in engines.iter() {
+                        e.engine.increment_epoch();
+                    }
                 }
             })
             .map_err(|e| PluginError::Host {
@@ -323,10 +335,15 @@ impl Drop for Ticker {
     }
 }
 
-/// The engine every plugin runs on.
+/// The engines every plugin runs on. wasmtime fixes the WebAssembly stack per engine, so a
+/// host has one engine per stack size its plugins ask for, made when a plugin first needs it:
+/// normally one, for the default stack. One clock ticks them all.
 pub struct Host {
-    engine: Engine,
-    linker: Linker<State>,
+    /// The size of the pool's memory slots, for every engine.
+    max_memory: usize,
+    /// The stack of a plugin that sets no `limits.stack`.
+    stack: usize,
+    engines: Engines,
     cache: Option<Cache>,
     _ticker: Ticker,
 }
@@ -334,48 +351,76 @@ pub struct Host {
 impl std::fmt::Debug for Host {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Host")
+            .field("stack", &self.stack)
             .field("cache", &self.cache)
             .finish_non_exhaustive()
     }
 }
 
+fn host_error(e: wasmtime::Error) -> PluginError {
+    PluginError::Host {
+        reason: format!("{e:#}"),
+    }
+}
+
+/// An engine with a pooling allocator whose memory slots hold `max_memory`, and `stack` of
+/// WebAssembly stack.
+fn stack_engine(max_memory: usize, stack: usize) -> Result<StackEngine, PluginError> {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(64)
+        .total_core_instances(512)
+        .total_memories(128)
+        .total_tables(256)
+        .max_memories_per_component(8)
+        .max_memory_size(max_memory)
+        .table_elements(MAX_TABLE_ELEMENTS as usize)
+        .linear_memory_keep_resident(16 << 20)
+        .table_keep_resident(1 << 16)
+        .pagemap_scan(Enabled::Auto);
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .consume_fuel(true)
+        .max_wasm_stack(stack)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    let engine = Engine::new(&config).map_err(host_error)?;
+    let linker = sandbox::linker(&engine).map_err(host_error)?;
+    Ok(StackEngine {
+        stack,
+        engine,
+        linker: Arc::new(linker),
+    })
+}
+
 impl Host {
     pub fn new(settings: &HostSettings) -> Result<Host, PluginError> {
-        let host_error = |e: wasmtime::Error| PluginError::Host {
-            reason: format!("{e:#}"),
-        };
         let max_memory = usize::try_from(settings.max_memory).unwrap_or(usize::MAX);
-        let mut pool = PoolingAllocationConfig::new();
-        pool.total_component_instances(64)
-            .total_core_instances(512)
-            .total_memories(128)
-            .total_tables(256)
-            .max_memories_per_component(8)
-            .max_memory_size(max_memory)
-            .table_elements(200_000)
-            .linear_memory_keep_resident(16 << 20)
-            .table_keep_resident(1 << 16)
-            .pagemap_scan(Enabled::Auto);
-        let mut config = Config::new();
-        config
-            .wasm_component_model(true)
-            .epoch_interruption(true)
-            .consume_fuel(true)
-            .max_wasm_stack(settings.stack)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&config).map_err(host_error)?;
+        let engines: Engines =
+            Arc::new(Mutex::new(vec![stack_engine(max_memory, settings.stack)?]));
         let cache = match &settings.cache {
             Some(dir) => Some(Cache::open(dir).map_err(|reason| PluginError::Host { reason })?),
             None => None,
         };
-        let linker = sandbox::linker(&engine).map_err(host_error)?;
-        let ticker = Ticker::start(engine.clone())?;
+        let ticker = Ticker::start(Arc::clone(&engines))?;
         Ok(Host {
-            engine,
-            linker,
+            max_memory,
+            stack: settings.stack,
+            engines,
             cache,
             _ticker: ticker,
         })
+    }
+
+    /// The engine for `stack`, made (and ticked from now on) if no plugin needed it before.
+    fn engine(&self, stack: usize) -> Result<StackEngine, PluginError> {
+        let mut engines = self.engines.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(found) = engines.iter().find(|e| e.stack == stack) {
+            return Ok(found.clone());
+        }
+        let made = stack_engine(self.max_memory, stack)?;
+        engines.push(made.clone());
+        Ok(made)
     }
 
     /// Loads a plugin: checks its digest, compiles it (or takes it from the cache), links it,
@@ -392,7 +437,9 @@ impl Host {
         let path = root.join(&manifest.path);
         let file_name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
         let name = name.or(file_name.as_deref()).unwrap_or("plugin");
-        let limits = Limits::of(name, manifest)?;
+        let limits = limits_of(name, manifest)?;
+        let stack = limits.stack.unwrap_or(self.stack);
+        let runtime = self.engine(stack)?;
         let bytes = std::fs::read(&path).map_err(|e| PluginError::Unreadable {
             name: name.to_owned(),
             path: path.clone(),
@@ -425,10 +472,10 @@ impl Host {
         };
         let (component, lookup) = match &self.cache {
             Some(cache) => cache
-                .component(&self.engine, &digest, &bytes)
+                .component(&runtime.engine, &digest, &bytes)
                 .map_err(invalid)?,
             None => (
-                Component::new(&self.engine, &bytes).map_err(invalid)?,
+                Component::new(&runtime.engine, &bytes).map_err(invalid)?,
                 Lookup::Miss,
             ),
         };
@@ -444,7 +491,7 @@ impl Host {
             path: path.clone(),
             reason: first_line(&format!("{e:#}")).to_owned(),
         };
-        let pre = self.linker.instantiate_pre(&component).map_err(world)?;
+        let pre = runtime.linker.instantiate_pre(&component).map_err(world)?;
         let pre = bindings::PluginPre::new(pre).map_err(world)?;
         let mut plugin = Plugin {
             name: name.to_owned(),
@@ -452,10 +499,11 @@ impl Host {
             description: Description::default(),
             schema: PluginSchema::default(),
             source: Source::new(""),
-            engine: self.engine.clone(),
+            engine: runtime.engine,
             pre,
             access,
             limits,
+            stack,
         };
         let description = plugin
             .describe()
@@ -515,44 +563,13 @@ fn not_a_component(bytes: &[u8], error: &wasmtime::Error) -> String {
     }
 }
 
-/// A plugin's limits, read from its manifest.
-#[derive(Clone, Debug)]
-struct Limits {
-    timeout: Duration,
-    fuel: u64,
-    memory: usize,
-    table_elements: usize,
-    output: usize,
-}
-
-impl Limits {
-    fn of(name: &str, manifest: &PluginManifest) -> Result<Limits, PluginError> {
-        let l = &manifest.limits;
-        let bad = |key: &str, value: &str, what: &str| {
-            PluginError::Manifest {
-            name: name.to_owned(),
-            reason: format!("limits.{key} = \"{value}\" is not {what}"),
-            help: "durations take a unit (\"500ms\", \"2s\"), sizes one of B, KiB, MiB, GiB (\"64MiB\")"
-                .to_owned(),
-        }
-        };
-        let timeout = parse_duration(&l.timeout)
-            .filter(|ms| *ms >= 1.0 && ms.is_finite())
-            .ok_or_else(|| bad("timeout", &l.timeout, "a duration of at least 1ms"))?;
-        let size = |key: &str, text: &str| {
-            parse_size(text)
-                .and_then(|n| usize::try_from(n).ok())
-                .filter(|n| *n > 0)
-                .ok_or_else(|| bad(key, text, "a size"))
-        };
-        Ok(Limits {
-            timeout: Duration::from_secs_f64(timeout / 1000.0),
-            fuel: manifest.limits.fuel,
-            memory: size("memory", &l.memory)?,
-            table_elements: usize::try_from(l.table_elements).unwrap_or(usize::MAX),
-            output: size("output", &l.output)?,
-        })
-    }
+/// The limits of a manifest, or why one cannot be used.
+fn limits_of(name: &str, manifest: &PluginManifest) -> Result<Limits, PluginError> {
+    Limits::of(&manifest.limits).map_err(|bad| PluginError::Manifest {
+        name: name.to_owned(),
+        reason: bad.reason,
+        help: bad.help.to_owned(),
+    })
 }
 
 /// A loaded plugin, ready to be called.
@@ -568,6 +585,8 @@ pub struct Plugin {
     pre: bindings::PluginPre<State>,
     access: Access,
     limits: Limits,
+    /// Its WebAssembly stack: `limits.stack`, else the host's.
+    stack: usize,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -709,9 +728,10 @@ impl Plugin {
                     "ran out of fuel after {} units (limits.fuel)",
                     self.limits.fuel
                 ),
-                Trap::StackOverflow => {
-                    "overflowed the WebAssembly stack (recursion too deep)".to_owned()
-                }
+                Trap::StackOverflow => format!(
+                    "overflowed its WebAssembly stack of {} (limits.stack): recursion too deep",
+                    bytes(self.stack)
+                ),
                 // Compilers for linear memory keep their own stack there: running off its end
                 // is the usual way deep recursion ends.
                 Trap::MemoryOutOfBounds => format!(

@@ -87,6 +87,11 @@ pub fn mode(plugin: &Plugin, mode: &str) -> Result<Outcome, String> {
     plugin.evaluate(&request(json!({ "mode": mode })))
 }
 
+/// The hostile plugin's `recursion`, `depth` calls deep.
+pub fn recurse(plugin: &Plugin, depth: u64) -> Result<Outcome, String> {
+    plugin.evaluate(&request(json!({ "mode": "recursion", "depth": depth })))
+}
+
 /// Every mode of the hostile plugin (`plugins/test-plugins/hostile/README.md`).
 pub const HOSTILE_MODES: &[&str] = &[
     "ok",

@@ -19,6 +19,8 @@ const MODES: &str = "ok, state, loop, memory, recursion, huge-output, many-findi
 #[derive(Deserialize)]
 struct Config {
     mode: String,
+    /// How deep `recursion` goes; without it, until the stack runs out.
+    depth: Option<u64>,
 }
 
 struct Hostile;
@@ -41,6 +43,12 @@ impl Guest for Hostile {
             "What a probing mode managed to see (variable names, files, connections, time)",
         )
         .config("mode", "string", true, format!("One of: {MODES}"))
+        .config(
+            "depth",
+            "int",
+            false,
+            "How deep `recursion` goes (default: until the stack runs out)",
+        )
         .build()
     }
 
@@ -89,7 +97,12 @@ impl Guest for Hostile {
             }
             "loop" => spin(),
             "memory" => hoard(),
-            "recursion" => vec![descend(0, black_box(u64::MAX)).to_string()],
+            "recursion" => {
+                let stop = config.depth.unwrap_or(u64::MAX);
+                let folded = descend(0, black_box(stop));
+                outcome.pass(format!("recursed {stop} calls deep"));
+                vec![folded.to_string()]
+            }
             "huge-output" => {
                 outcome.pass("x".repeat(1 << 20));
                 Vec::new()
