@@ -769,10 +769,30 @@ fn a_javascript_plugin_runs_in_the_same_sandbox() {
     );
 }
 
+/// phasev-eval, keeping compiled plugins in the tests' own cache rather than the user's.
 fn eval() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("phasev-eval").unwrap();
-    cmd.env("NO_COLOR", "1");
+    cmd.env("NO_COLOR", "1").env(
+        "PHASEV_CACHE_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache"),
+    );
     cmd
+}
+
+/// `plugin inspect` compiles into the cache `gate` uses, so inspecting again (or gating with
+/// the plugin) does not compile it again.
+#[test]
+fn plugin_inspect_uses_the_default_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let wasm = dist("trivial");
+    eval()
+        .env("PHASEV_CACHE_DIR", cache.path())
+        .args(["plugin", "inspect"])
+        .arg(&wasm)
+        .assert()
+        .success();
+    let digest = hex(&Sha256::digest(std::fs::read(&wasm).unwrap()));
+    assert!(cache_entry(cache.path(), &digest).is_file());
 }
 
 /// The demo commits its TLS plugin (so the README's first command needs no WebAssembly

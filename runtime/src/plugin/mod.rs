@@ -246,6 +246,16 @@ pub struct HostSettings {
 }
 
 impl HostSettings {
+    /// The settings outside a project (`plugin inspect`): slots of `max_memory`, the default
+    /// stack, and the cache a project without `[sandbox] cache` uses.
+    pub fn standalone(max_memory: u64) -> HostSettings {
+        HostSettings {
+            max_memory,
+            stack: DEFAULT_STACK,
+            cache: default_cache_dir(),
+        }
+    }
+
     /// The defaults, with the memory large enough for every plugin of `project` and the
     /// cache where `[sandbox]` (or the environment) puts it.
     pub fn for_project(project: &Project) -> Result<HostSettings, PluginError> {

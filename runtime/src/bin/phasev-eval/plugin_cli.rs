@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 
 use super::InspectFormat;
 
-/// Loads `file` in the sandbox (no grants, default limits) and prints what it describes.
+/// Loads `file` in the sandbox (no grants, default limits, the default cache of compiled
+/// plugins) and prints what it describes.
 pub fn inspect(file: &Path, format: InspectFormat) -> Result<String, PluginError> {
     let bytes = std::fs::read(file).map_err(|e| PluginError::Unreadable {
         name: file.display().to_string(),
@@ -25,11 +26,9 @@ pub fn inspect(file: &Path, format: InspectFormat) -> Result<String, PluginError
         limits: Default::default(),
         grants: Default::default(),
     };
-    let host = Host::new(&HostSettings {
-        max_memory: 256 << 20,
-        stack: 512 << 10,
-        cache: None,
-    })?;
+    // Compiled once into the same cache `gate` uses: a large plugin (JavaScript) takes long
+    // to compile.
+    let host = Host::new(&HostSettings::standalone(256 << 20))?;
     let (plugin, _) = host.load(None, &manifest, Path::new(""))?;
     let d = plugin.description();
     Ok(match format {
