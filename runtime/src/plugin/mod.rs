@@ -7,12 +7,13 @@
 //! facts it reads + configuration ─evaluate (fresh instance)→ Outcome ─check_facts→ <check>.*
 //! ```
 //!
-//! One [`Host`] (one wasmtime engine, pooling allocator) runs every plugin; each call gets a
-//! fresh store with the plugin's limits: wall time (epoch interruption), fuel, memory, table
-//! elements and output size, and a WASI context holding only what its grants allow. Whatever a
-//! call does
-//! (trap, loop, exhaust a limit, return garbage), it ends as an error message for the facts of
-//! its own check, which makes the requirements reading them inconclusive.
+//! One [`Host`] runs every plugin, on a wasmtime engine (pooling allocator) per WebAssembly
+//! stack size, normally one; each call gets a fresh store with the plugin's limits: wall time
+//! (epoch interruption), fuel, memory, table elements, output size and stack, and a WASI
+//! context holding only what its grants allow. Whatever a call does (trap, loop, exhaust a
+//! limit, return garbage), it ends as an error message naming the plugin and the check for
+//! the facts of its own check, which makes the requirements reading them inconclusive; a
+//! check's failed findings become notes on its facts, for the explanations of failures.
 
 mod cache;
 mod limits;
@@ -449,7 +450,7 @@ impl Host {
         let name = name.or(file_name.as_deref()).unwrap_or("plugin");
         let limits = limits_of(name, manifest)?;
         let stack = limits.stack.unwrap_or(self.stack);
-        let runtime = self.engine(stack)?;
+        let stacked = self.engine(stack)?;
         let bytes = std::fs::read(&path).map_err(|e| PluginError::Unreadable {
             name: name.to_owned(),
             path: path.clone(),
@@ -482,10 +483,10 @@ impl Host {
         };
         let (component, lookup) = match &self.cache {
             Some(cache) => cache
-                .component(&runtime.engine, &digest, &bytes)
+                .component(&stacked.engine, &digest, &bytes)
                 .map_err(invalid)?,
             None => (
-                Component::new(&runtime.engine, &bytes).map_err(invalid)?,
+                Component::new(&stacked.engine, &bytes).map_err(invalid)?,
                 Lookup::Miss,
             ),
         };
@@ -501,7 +502,7 @@ impl Host {
             path: path.clone(),
             reason: first_line(&format!("{e:#}")).to_owned(),
         };
-        let pre = runtime.linker.instantiate_pre(&component).map_err(world)?;
+        let pre = stacked.linker.instantiate_pre(&component).map_err(world)?;
         let pre = bindings::PluginPre::new(pre).map_err(world)?;
         let mut plugin = Plugin {
             name: name.to_owned(),
@@ -509,7 +510,7 @@ impl Host {
             description: Description::default(),
             schema: PluginSchema::default(),
             source: Source::new(""),
-            engine: runtime.engine,
+            engine: stacked.engine,
             pre,
             access,
             limits,
