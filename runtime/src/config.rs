@@ -31,6 +31,7 @@ use thiserror::Error;
 use toml::Spanned;
 
 use crate::collect::docs::SDD_STAGES;
+use crate::plugin::{Limits, STACK_HELP, stack_size};
 use crate::value::{parse_duration, parse_percent};
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -95,12 +96,16 @@ pub struct PluginLimits {
     /// Linear memory (`"64MiB"`).
     #[serde(default = "default_plugin_memory")]
     pub memory: String,
-    /// Elements across the plugin's tables.
+    /// Elements of each of the plugin's tables (at most 200000, what the host's pool gives a
+    /// table).
     #[serde(default = "default_table_elements")]
     pub table_elements: u32,
     /// The size of what one call returns: messages, locations and outputs (`"1MiB"`).
     #[serde(default = "default_plugin_output")]
     pub output: String,
+    /// The WebAssembly stack (`"256KiB"`); by default `[sandbox] stack`.
+    #[serde(default)]
+    pub stack: Option<String>,
 }
 
 impl Default for PluginLimits {
@@ -111,6 +116,7 @@ impl Default for PluginLimits {
             memory: default_plugin_memory(),
             table_elements: default_table_elements(),
             output: default_plugin_output(),
+            stack: None,
         }
     }
 }
@@ -161,8 +167,7 @@ pub struct Sandbox {
     /// Where compiled plugins are kept between runs, relative to this file; by default
     /// `$PHASEV_CACHE_DIR`, else `$XDG_CACHE_HOME/phasev`, else `~/.cache/phasev`.
     pub cache: Option<PathBuf>,
-    /// The WebAssembly stack of every call (`"512KiB"`): one engine runs all plugins, and the
-    /// engine sets the stack, so this limit is the host's, not a plugin's.
+    /// The WebAssembly stack of a plugin that sets no `limits.stack` (`"512KiB"`).
     pub stack: Option<String>,
 }
 
@@ -450,7 +455,55 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
             ));
         }
     }
+    check_plugins(file, text, &config)?;
     Ok(config)
+}
+
+/// Checks each plugin's limits and the `[sandbox]` stack, pointing at the value that cannot
+/// be used.
+fn check_plugins(file: &Path, text: &str, config: &Config) -> Result<(), ConfigError> {
+    let wrong = |path: &[&str], message: String, help: &str| {
+        ConfigError::Invalid(Box::new(Invalid {
+            message,
+            src: NamedSource::new(file.display().to_string(), Arc::from(text)),
+            span: value_span(text, path),
+            label: "this limit".to_owned(),
+            help: Some(help.to_owned()),
+        }))
+    };
+    for (name, manifest) in &config.plugins {
+        if let Err(bad) = Limits::of(&manifest.limits) {
+            return Err(wrong(
+                &["plugins", name, "limits", bad.key],
+                format!("[plugins.{name}] {}", bad.reason),
+                bad.help,
+            ));
+        }
+    }
+    if let Some(stack) = &config.sandbox.stack
+        && let Err(what) = stack_size(stack)
+    {
+        return Err(wrong(
+            &["sandbox", "stack"],
+            format!("[sandbox] stack = \"{stack}\" is not {what}"),
+            STACK_HELP,
+        ));
+    }
+    Ok(())
+}
+
+/// Where the value at `path` (keys from the top, through tables, inline or not) is written.
+fn value_span(text: &str, path: &[&str]) -> Option<SourceSpan> {
+    let document = toml::de::DeTable::parse(text).ok()?;
+    let (last, tables) = path.split_last()?;
+    let mut table = document.get_ref();
+    for key in tables {
+        match table.get(*key)?.get_ref() {
+            toml::de::DeValue::Table(inner) => table = inner,
+            _ => return None,
+        }
+    }
+    Some(table.get(*last)?.span().into())
 }
 
 fn invalid(file: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
@@ -581,6 +634,65 @@ mod tests {
         let span = e.span.unwrap_or_else(|| SourceSpan::new(0.into(), 0));
         assert_eq!(&text[span.offset()..span.offset() + span.len()], "\"gren\"");
         assert!(parse(Path::new("phasev.toml"), &feature("sdd_stage = \"refactor\"\nbudget = { latency_p95 = \"1.5s\", error_rate = \"0.1%\" }")).is_ok());
+    }
+
+    #[test]
+    fn plugin_limits_that_cannot_work_are_errors_at_their_value() {
+        let project = |plugin: &str| {
+            format!(
+                "[project]\nname = \"s\"\npolicy = \"p\"\n[plugins.tls]\npath = \"t.wasm\"\n\
+                 sha256 = \"ab\"\n{plugin}\n"
+            )
+        };
+        let refused = |text: &str| match parse(Path::new("phasev.toml"), text) {
+            Err(ConfigError::Invalid(e)) => {
+                let span = e.span.unwrap_or_else(|| SourceSpan::new(0.into(), 0));
+                let at = text[span.offset()..span.offset() + span.len()].to_owned();
+                (e.message, at, e.help.unwrap_or_default())
+            }
+            other => unreachable!("{other:?}"),
+        };
+        let (message, at, help) = refused(&project("limits = { fuel = 0 }"));
+        assert_eq!(
+            message,
+            "[plugins.tls] limits.fuel = 0 is not a positive number of units (every call would \
+             run out at once)"
+        );
+        assert_eq!(at, "0");
+        assert!(help.contains("1000000000"), "{help}");
+        let (message, at, _) = refused(&project("[plugins.tls.limits]\ntable_elements = 250000"));
+        assert_eq!(
+            message,
+            "[plugins.tls] limits.table_elements = 250000 is not at most 200000, the most \
+             elements the plugin host gives a table"
+        );
+        assert_eq!(at, "250000");
+        let (message, at, _) = refused(&project("limits.timeout = \"0s\""));
+        assert_eq!(
+            message,
+            "[plugins.tls] limits.timeout = \"0s\" is not a duration of at least 1ms"
+        );
+        assert_eq!(at, "\"0s\"");
+        let (message, at, help) = refused(&project("limits = { stack = \"8MiB\" }"));
+        assert_eq!(
+            message,
+            "[plugins.tls] limits.stack = \"8MiB\" is not a size between 16KiB and 1MiB"
+        );
+        assert_eq!(at, "\"8MiB\"");
+        assert!(help.contains("phasev's own thread"), "{help}");
+        let (message, at, _) = refused(&project("[sandbox]\nstack = \"1KiB\""));
+        assert_eq!(
+            message,
+            "[sandbox] stack = \"1KiB\" is not a size between 16KiB and 1MiB"
+        );
+        assert_eq!(at, "\"1KiB\"");
+        assert!(
+            parse(
+                Path::new("phasev.toml"),
+                &project("limits = { fuel = 1, table_elements = 200000, stack = \"1MiB\" }")
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -187,6 +187,12 @@ impl Evaluator<'_> {
                 if outcome == Outcome::Fail {
                     let mut scope = Scope::new(facts, gate.to);
                     explainer.explain(req.expr, true, &mut scope, &mut why);
+                    // Then what the sources of the facts it read said (a plugin's findings).
+                    for note in scope.reads.iter().flat_map(|&slot| facts.notes(slot)) {
+                        if !why.contains(note) {
+                            why.push(note.clone());
+                        }
+                    }
                 }
                 requirements.push(RequirementResult {
                     gate: gate_name.clone(),

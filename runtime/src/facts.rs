@@ -8,6 +8,7 @@
 //! ones. An absent key is a missing fact; a value that does not fit the slot's type rejects
 //! the document.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -71,6 +72,9 @@ impl Fact {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Facts {
     slots: Vec<Fact>,
+    /// What a fact's source said about its value, by slot (a failed plugin check's findings);
+    /// the explanation of a failure that read the fact shows it. Rare, so kept aside.
+    notes: BTreeMap<u32, Vec<String>>,
 }
 
 impl Facts {
@@ -78,6 +82,7 @@ impl Facts {
     pub fn missing(program: &Program) -> Facts {
         Facts {
             slots: vec![Fact::MISSING; program.slots.len()],
+            notes: BTreeMap::new(),
         }
     }
 
@@ -85,10 +90,26 @@ impl Facts {
         self.slots.get(slot as usize).unwrap_or(&Fact::MISSING)
     }
 
+    /// Sets a slot's fact, dropping the notes of the fact it replaces.
     pub fn set(&mut self, slot: u32, fact: Fact) {
         if let Some(s) = self.slots.get_mut(slot as usize) {
             *s = fact;
+            if !self.notes.is_empty() {
+                self.notes.remove(&slot);
+            }
         }
+    }
+
+    /// Notes on the fact of `slot`, replacing any it had.
+    pub fn note(&mut self, slot: u32, notes: Vec<String>) {
+        if (slot as usize) < self.slots.len() && !notes.is_empty() {
+            self.notes.insert(slot, notes);
+        }
+    }
+
+    /// The notes on the fact of `slot`.
+    pub fn notes(&self, slot: u32) -> &[String] {
+        self.notes.get(&slot).map_or(&[], Vec::as_slice)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (u32, &Fact)> {

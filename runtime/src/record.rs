@@ -46,6 +46,10 @@ pub struct RecordedFact {
     pub absent: Option<Absent>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub source: Option<String>,
+    /// What its source said about it (a failed plugin check's findings), which the
+    /// decision's explanations show.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -123,6 +127,7 @@ pub fn record(program: &Program, facts: &Facts, decision: &Decision) -> Record {
                 value,
                 absent,
                 source: fact.source.as_ref().map(|s| s.0.to_string()),
+                notes: facts.notes(slot).to_vec(),
             })
         })
         .collect();
@@ -198,6 +203,7 @@ pub fn facts(program: &Program, record: &Record) -> Facts {
                 source: f.source.clone().map(Source::new),
             },
         );
+        facts.note(slot, f.notes.clone());
     }
     facts
 }

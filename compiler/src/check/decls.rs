@@ -263,6 +263,8 @@ impl<'a> Checker<'a> {
                 }
             }
             self.check_config(decl, &plugin, &described.config, &config);
+        } else if self.options.all_plugins && !plugin.is_empty() {
+            self.unknown_plugin(&decl.plugin, &plugin);
         }
         self.check_index.insert(name.clone(), self.checks.len());
         self.checks.push(CheckSlot {
@@ -273,6 +275,31 @@ impl<'a> Checker<'a> {
             reads: Vec::new(),
             span,
         });
+    }
+
+    /// A check of a plugin that is not among every plugin there is (`Options::all_plugins`).
+    fn unknown_plugin(&mut self, at: &StrLit, plugin: &str) {
+        let known = self.options.plugins.keys().map(String::as_str);
+        let help = did_you_mean(plugin, known.clone()).unwrap_or_else(|| {
+            let known: Vec<String> = known.map(|k| format!("`{k}`")).collect();
+            if known.is_empty() {
+                format!("no plugin is configured: pin it in phasev.toml as [plugins.{plugin}]")
+            } else {
+                format!(
+                    "the configured plugins are {}; or pin this one in phasev.toml as [plugins.{plugin}]",
+                    known.join(", ")
+                )
+            }
+        });
+        self.diags.push(
+            Diagnostic::new(
+                Code::PluginConfig,
+                at.span,
+                format!("no plugin `{plugin}` is configured"),
+            )
+            .label("not a configured plugin")
+            .help(help),
+        );
     }
 
     /// Checks a check's configuration against the keys its plugin describes: no unknown key,

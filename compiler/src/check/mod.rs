@@ -26,6 +26,10 @@ pub struct Options {
     /// Plugin name → its description. A check of a plugin not described here has only the
     /// outputs every check has (`passed`, `findings`) and its configuration is not checked.
     pub plugins: BTreeMap<String, PluginSchema>,
+    /// Whether `plugins` is every plugin a check may use, so a check of any other plugin (a
+    /// misspelt name) is an error. phasev-eval knows that set (the plugins its project
+    /// configures); `phasevc --plugin` is given only some descriptions, so it leaves this off.
+    pub all_plugins: bool,
 }
 
 /// The part of a plugin's description the compiler checks a policy against.

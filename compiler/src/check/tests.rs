@@ -119,6 +119,7 @@ fn described_plugins_check_configuration_reads_and_outputs() {
     };
     let options = Options {
         plugins: [("tls".to_owned(), schema.clone())].into(),
+        all_plugins: false,
     };
     let run = |body: &str, options: &Options| {
         let fs = MemoryFs::new().with("p.phasev", format!("{PRELUDE}{body}"));
@@ -173,6 +174,7 @@ fn described_plugins_check_configuration_reads_and_outputs() {
             },
         )]
         .into(),
+        all_plugins: false,
     };
     let (_, msgs) = run(
         "check t = plugin \"tls\" { level: \"x\" }\ngate a -> b { require \"tls\": t.passed }\n",
@@ -181,6 +183,52 @@ fn described_plugins_check_configuration_reads_and_outputs() {
     assert_eq!(
         msgs,
         ["plugin `tls` reads `helm.chart.exist`, which is not a known fact"]
+    );
+}
+
+#[test]
+fn a_check_of_an_unknown_plugin_is_an_error_only_when_every_plugin_is_known() {
+    let body = "check t = plugin \"tls-setings\" {}\ngate a -> b { require \"tls\": t.passed }\n";
+    let source = format!("{PRELUDE}{body}");
+    let run = |plugins: &[&str], all_plugins: bool| {
+        let fs = MemoryFs::new().with("p.phasev", source.clone());
+        let mut diags = Diagnostics::default();
+        let loaded = load(Path::new("p.phasev"), &fs, &mut diags);
+        let options = Options {
+            plugins: plugins
+                .iter()
+                .map(|p| (p.to_string(), PluginSchema::default()))
+                .collect(),
+            all_plugins,
+        };
+        check(&loaded.modules, &options, &mut diags);
+        diags.into_vec()
+    };
+    // phasevc without every description cannot tell a misspelling from a plugin it was not given.
+    assert!(run(&["tls-settings"], false).is_empty());
+    let diags = run(&["adr-format", "tls-settings"], true);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    let d = &diags[0];
+    assert_eq!(d.code(), Code::PluginConfig);
+    assert_eq!(d.message(), "no plugin `tls-setings` is configured");
+    assert_eq!(d.help_text(), Some("did you mean `tls-settings`?"));
+    let span = d.span();
+    assert_eq!(
+        &source[span.start as usize..span.end as usize],
+        "\"tls-setings\""
+    );
+    let far = run(&["adr-format", "codeowners"], true);
+    assert_eq!(
+        far[0].help_text(),
+        Some(
+            "the configured plugins are `adr-format`, `codeowners`; or pin this one in \
+             phasev.toml as [plugins.tls-setings]"
+        )
+    );
+    let none = run(&[], true);
+    assert_eq!(
+        none[0].help_text(),
+        Some("no plugin is configured: pin it in phasev.toml as [plugins.tls-setings]")
     );
 }
 

@@ -4,14 +4,19 @@
 //! depends on (wasmtime's compatibility hash), so another plugin, another phasev or another
 //! engine configuration never reads it. Loading compiled code runs it without validation
 //! (`Component::deserialize` is unsafe), so an entry is only trusted when it is what this host
-//! wrote: it carries the sha256 of its contents, checked before use (a truncated or altered
-//! entry is recompiled and replaced), and the cache directory is refused when other users may
-//! write to it. An attacker able to write as the user running phasev is out of scope: such a
-//! user can replace phasev itself.
+//! wrote for this exact plugin and engine: its header holds a sha256 over the plugin's digest,
+//! the engine's key and the code, checked before use. A truncated or altered entry, or one
+//! written for another plugin or engine (copied or renamed over this one's name), fails that
+//! check and is recompiled and replaced.
+//!
+//! The cache directory is created private to the user (0700) and refused when another user
+//! owns it or other users may write to it; an entry that is not the user's own, or that group
+//! or others may write, is recompiled and replaced. An attacker able to write as the user
+//! running phasev is out of scope: such a user can replace phasev itself.
 
 use std::fs;
 use std::hash::{Hash, Hasher};
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use phasev_compiler::ir::hex;
@@ -19,14 +24,13 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// The first bytes of every entry.
-const MAGIC: &[u8; 16] = b"phasev-cwasm-v1\n";
+/// The first bytes of every entry; the version changes with the entry's layout.
+const MAGIC: &[u8; 16] = b"phasev-cwasm-v2\n";
 
 /// A directory of compiled plugins.
 #[derive(Clone, Debug)]
 pub struct Cache {
     dir: PathBuf,
-    engine_key: String,
 }
 
 /// What happened when a plugin was looked up in the cache.
@@ -42,48 +46,44 @@ pub enum Lookup {
 }
 
 impl Cache {
-    /// Opens (creating, private to the user) a cache directory for `engine`.
-    pub fn open(dir: &Path, engine: &Engine) -> Result<Cache, String> {
-        fs::create_dir_all(dir)
+    /// Opens a cache directory, creating it private to the user; refuses one that is not the
+    /// user's own or that others may write.
+    pub fn open(dir: &Path) -> Result<Cache, String> {
+        create_private(dir)
             .map_err(|e| format!("cannot create the plugin cache {}: {e}", dir.display()))?;
         refuse_shared(dir)?;
-        let mut hasher = Sha256Hasher(Sha256::new());
-        engine.precompile_compatibility_hash().hash(&mut hasher);
-        let engine_key = hex(&hasher.0.finalize())[..16].to_owned();
         Ok(Cache {
             dir: dir.to_owned(),
-            engine_key,
         })
     }
 
-    fn entry(&self, digest: &str) -> PathBuf {
-        self.dir.join(format!("{digest}-{}.cwasm", self.engine_key))
-    }
-
-    /// The component of `bytes` (whose sha256 is `digest`): from the cache when a valid entry
-    /// is there, else compiled and stored. A cache that cannot be written is not an error.
+    /// The component of `bytes` (whose sha256 is `digest`) for `engine`: from the cache when a
+    /// valid entry is there, else compiled and stored. A cache that cannot be written is not
+    /// an error.
     pub fn component(
         &self,
         engine: &Engine,
         digest: &str,
         bytes: &[u8],
     ) -> wasmtime::Result<(Component, Lookup)> {
-        let path = self.entry(digest);
+        let engine_key = engine_key(engine);
+        let path = self
+            .dir
+            .join(format!("{digest}-{}.cwasm", &engine_key[..16]));
         let mut lookup = Lookup::Miss;
-        if let Ok(entry) = fs::read(&path) {
-            match verified(&entry) {
-                Some(code) => {
-                    // SAFETY: `code` is exactly what `store` wrote from
-                    // `Engine::precompile_component` for this digest and engine (its sha256 was
-                    // just checked), in a directory only this user can write.
-                    #[allow(unsafe_code)]
-                    let loaded = unsafe { Component::deserialize(engine, code) };
-                    if let Ok(component) = loaded {
-                        return Ok((component, Lookup::Hit));
-                    }
-                    lookup = Lookup::Rejected;
+        if let Some((entry, private)) = read_entry(&path) {
+            lookup = Lookup::Rejected;
+            if let Some(code) = verified(&entry, digest, &engine_key).filter(|_| private) {
+                // SAFETY: `code` is exactly what `store` wrote from
+                // `Engine::precompile_component` for this plugin digest and this engine's
+                // compatibility key (the header's sha256 covers all three and was just
+                // checked), read from a file of this user's, in a directory only this user
+                // can write.
+                #[allow(unsafe_code)]
+                let loaded = unsafe { Component::deserialize(engine, code) };
+                if let Ok(component) = loaded {
+                    return Ok((component, Lookup::Hit));
                 }
-                None => lookup = Lookup::Rejected,
             }
         }
         let code = engine.precompile_component(bytes)?;
@@ -91,40 +91,131 @@ impl Cache {
         #[allow(unsafe_code)]
         // SAFETY: `code` was produced by this engine a moment ago, from validated bytes.
         let component = unsafe { Component::deserialize(engine, &code)? };
-        self.store(&path, &code);
+        store(&path, &entry(digest, &engine_key, &code));
         Ok((component, lookup))
     }
+}
 
-    /// Writes an entry atomically (a temporary file renamed into place); failures are ignored,
-    /// the next run compiles again.
-    fn store(&self, path: &Path, code: &[u8]) {
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let written = fs::File::create(&tmp).and_then(|mut f| {
-            f.write_all(MAGIC)?;
-            f.write_all(&Sha256::digest(code))?;
-            f.write_all(code)?;
-            f.sync_all()
-        });
-        if written.and_then(|()| fs::rename(&tmp, path)).is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
+/// A digest of what the engine's compiled code depends on.
+fn engine_key(engine: &Engine) -> String {
+    let mut hasher = Sha256Hasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    hex(&hasher.0.finalize())
+}
+
+/// The sha256 an entry's header holds: over the plugin's digest, the engine's key and the
+/// code, so an entry is valid only for the plugin and engine it was compiled for.
+fn checksum(digest: &str, engine_key: &str, code: &[u8]) -> [u8; 32] {
+    let mut sum = Sha256::new();
+    sum.update(MAGIC);
+    for part in [digest, engine_key] {
+        sum.update(part.len().to_le_bytes());
+        sum.update(part.as_bytes());
+    }
+    sum.update(code);
+    sum.finalize().into()
+}
+
+/// An entry's bytes: the magic, the checksum, the code.
+fn entry(digest: &str, engine_key: &str, code: &[u8]) -> Vec<u8> {
+    let mut entry = Vec::with_capacity(MAGIC.len() + 32 + code.len());
+    entry.extend_from_slice(MAGIC);
+    entry.extend_from_slice(&checksum(digest, engine_key, code));
+    entry.extend_from_slice(code);
+    entry
+}
+
+/// The compiled code of an entry whose header is intact and written for this plugin and
+/// engine.
+fn verified<'e>(entry: &'e [u8], digest: &str, engine_key: &str) -> Option<&'e [u8]> {
+    let rest = entry.strip_prefix(MAGIC.as_slice())?;
+    let (sum, code) = rest.split_at_checked(32)?;
+    (checksum(digest, engine_key, code).as_slice() == sum).then_some(code)
+}
+
+/// Writes an entry atomically (a temporary file, private to the user, renamed into place);
+/// failures are ignored, the next run compiles again.
+fn store(path: &Path, entry: &[u8]) {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let written = private_file(&tmp).and_then(|mut f| {
+        f.write_all(entry)?;
+        f.sync_all()
+    });
+    if written.and_then(|()| fs::rename(&tmp, path)).is_err() {
+        let _ = fs::remove_file(&tmp);
     }
 }
 
-/// The compiled code of an entry whose header and checksum are intact.
-fn verified(entry: &[u8]) -> Option<&[u8]> {
-    let rest = entry.strip_prefix(MAGIC.as_slice())?;
-    let (sum, code) = rest.split_at_checked(32)?;
-    (Sha256::digest(code).as_slice() == sum).then_some(code)
+#[cfg(unix)]
+fn create_private(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
-/// Refuses a directory other users may write to: they could plant compiled code.
+#[cfg(not(unix))]
+fn create_private(dir: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(dir)
+}
+
+#[cfg(unix)]
+fn private_file(path: &Path) -> std::io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn private_file(path: &Path) -> std::io::Result<fs::File> {
+    fs::File::create(path)
+}
+
+/// The bytes of an entry, and whether the user owns it and only the user may write it
+/// (checked on the open file, so the file read is the file checked).
+fn read_entry(path: &Path) -> Option<(Vec<u8>, bool)> {
+    let mut file = fs::File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    let private = file.metadata().is_ok_and(|m| private_to_user(&m));
+    Some((bytes, private))
+}
+
+/// Whether the user owns what `meta` describes and neither group nor others may write it.
+#[cfg(unix)]
+fn private_to_user(meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    meta.uid() == rustix::process::geteuid().as_raw() && meta.mode() & 0o022 == 0
+}
+
+#[cfg(not(unix))]
+fn private_to_user(_meta: &fs::Metadata) -> bool {
+    true
+}
+
+/// Refuses a directory another user owns or other users may write to: they could plant
+/// compiled code.
 #[cfg(unix)]
 fn refuse_shared(dir: &Path) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt as _;
+    use std::os::unix::fs::MetadataExt as _;
     let meta = fs::metadata(dir)
         .map_err(|e| format!("cannot read the plugin cache {}: {e}", dir.display()))?;
-    let mode = meta.permissions().mode();
+    let user = rustix::process::geteuid().as_raw();
+    if meta.uid() != user {
+        return Err(format!(
+            "the plugin cache {} belongs to another user (uid {}, not {user}); compiled code \
+             is only loaded from a directory of your own (set [sandbox] cache or \
+             PHASEV_CACHE_DIR)",
+            dir.display(),
+            meta.uid()
+        ));
+    }
+    let mode = meta.mode();
     if mode & 0o022 != 0 {
         return Err(format!(
             "the plugin cache {} is writable by other users (mode {:o}); compiled code is only \
@@ -161,19 +252,30 @@ impl Hasher for Sha256Hasher {
 mod tests {
     use super::*;
 
+    const DIGEST: &str = "ab12";
+    const ENGINE: &str = "cd34";
+
     #[test]
     fn an_entry_is_trusted_only_whole() {
         let code = b"compiled code".to_vec();
-        let mut entry = MAGIC.to_vec();
-        entry.extend_from_slice(&Sha256::digest(&code));
-        entry.extend_from_slice(&code);
-        assert_eq!(verified(&entry), Some(code.as_slice()));
-        assert_eq!(verified(&entry[..entry.len() - 1]), None, "truncated");
+        let entry = entry(DIGEST, ENGINE, &code);
+        assert_eq!(verified(&entry, DIGEST, ENGINE), Some(code.as_slice()));
+        let truncated = &entry[..entry.len() - 1];
+        assert_eq!(verified(truncated, DIGEST, ENGINE), None, "truncated");
         let mut altered = entry.clone();
         let last = altered.len() - 1;
         altered[last] ^= 1;
-        assert_eq!(verified(&altered), None, "altered");
-        assert_eq!(verified(&entry[..20]), None, "header only");
-        assert_eq!(verified(b"something else entirely"), None);
+        assert_eq!(verified(&altered, DIGEST, ENGINE), None, "altered");
+        assert_eq!(verified(&entry[..20], DIGEST, ENGINE), None, "header only");
+        assert_eq!(verified(b"something else entirely", DIGEST, ENGINE), None);
+    }
+
+    #[test]
+    fn an_entry_is_trusted_only_for_its_plugin_and_engine() {
+        let entry = entry(DIGEST, ENGINE, b"compiled code");
+        assert_eq!(verified(&entry, "ab13", ENGINE), None, "another plugin");
+        assert_eq!(verified(&entry, DIGEST, "cd35"), None, "another engine");
+        // The parts are delimited: moving a character from one to the other changes the sum.
+        assert_eq!(verified(&entry, "ab12c", "d34"), None);
     }
 }

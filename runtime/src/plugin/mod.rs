@@ -7,20 +7,22 @@
 //! facts it reads + configuration ─evaluate (fresh instance)→ Outcome ─check_facts→ <check>.*
 //! ```
 //!
-//! One [`Host`] (one wasmtime engine, pooling allocator) runs every plugin; each call gets a
-//! fresh store with the plugin's limits: wall time (epoch interruption), fuel, memory, table
-//! elements and output size, and a WASI context holding only what its grants allow. Whatever a
-//! call does
-//! (trap, loop, exhaust a limit, return garbage), it ends as an error message for the facts of
-//! its own check, which makes the requirements reading them inconclusive.
+//! One [`Host`] runs every plugin, on a wasmtime engine (pooling allocator) per WebAssembly
+//! stack size, normally one; each call gets a fresh store with the plugin's limits: wall time
+//! (epoch interruption), fuel, memory, table elements, output size and stack, and a WASI
+//! context holding only what its grants allow. Whatever a call does (trap, loop, exhaust a
+//! limit, return garbage), it ends as an error message naming the plugin and the check for
+//! the facts of its own check, which makes the requirements reading them inconclusive; a
+//! check's failed findings become notes on its facts, for the explanations of failures.
 
 mod cache;
+mod limits;
 mod sandbox;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
@@ -38,12 +40,14 @@ use wasmtime::{
 };
 
 pub use cache::{Cache, Lookup};
+pub use limits::{DEFAULT_STACK, MAX_TABLE_ELEMENTS};
+pub(crate) use limits::{Limits, STACK_HELP, stack_size};
 
-use crate::config::{PluginManifest, Project, first_line, parse_size};
-use crate::facts::{Absent, Facts, Source};
+use crate::config::{PluginManifest, Project, first_line};
+use crate::facts::{Absent, Facts, Source, value_of};
 use crate::gather::{Found, apply_found};
 use crate::record::to_json;
-use crate::value::{duration, parse_duration};
+use crate::value::duration;
 use sandbox::{Access, State};
 
 /// Rust bindings of the WIT world, generated at build time.
@@ -56,21 +60,24 @@ mod bindings {
 
 use bindings::phasev::plugin::types as wit;
 
+/// The help of a file given on the command line that cannot be read.
+pub const UNREADABLE_FILE_HELP: &str = "pass the path of a plugin's component (a `.wasm` file)";
+
 /// How often the epoch advances: the granularity of wall-time limits.
 const TICK: Duration = Duration::from_millis(2);
 
 /// Why a plugin could not be loaded. Every one stops the run before any evaluation.
 #[derive(Debug, Error, Diagnostic)]
 pub enum PluginError {
+    /// The help says where the path came from: phasev.toml, or the command line.
     #[error("plugin `{name}`: cannot read {path}: {reason}")]
-    #[diagnostic(
-        code(phasev::plugin::unreadable),
-        help("build it, or fix `path` in [plugins.{name}] of phasev.toml")
-    )]
+    #[diagnostic(code(phasev::plugin::unreadable))]
     Unreadable {
         name: String,
         path: PathBuf,
         reason: String,
+        #[help]
+        help: String,
     },
     #[error("plugin `{name}`: {path} has sha256 {actual}, but phasev.toml pins {expected}")]
     #[diagnostic(
@@ -108,22 +115,24 @@ pub enum PluginError {
         path: PathBuf,
         reason: String,
     },
+    /// `describe` failed, or what it returned cannot be used; the help says which.
     #[error("plugin `{name}`: {reason}")]
-    #[diagnostic(
-        code(phasev::plugin::description),
-        help(
-            "`describe` must return the plugin's name as phasev.toml spells it and types in the policy language"
-        )
-    )]
-    Description { name: String, reason: String },
+    #[diagnostic(code(phasev::plugin::description))]
+    Description {
+        name: String,
+        reason: String,
+        #[help]
+        help: String,
+    },
+    /// A limit or grant of `[plugins.NAME]` cannot be used; the help says how to write it.
     #[error("plugin `{name}`: [plugins.{name}] {reason}")]
-    #[diagnostic(
-        code(phasev::plugin::manifest),
-        help(
-            "durations take a unit (\"500ms\", \"2s\"), sizes one of B, KiB, MiB, GiB (\"64MiB\")"
-        )
-    )]
-    Manifest { name: String, reason: String },
+    #[diagnostic(code(phasev::plugin::manifest))]
+    Manifest {
+        name: String,
+        reason: String,
+        #[help]
+        help: String,
+    },
     #[error("the plugin host cannot start: {reason}")]
     #[diagnostic(code(phasev::plugin::host))]
     Host { reason: String },
@@ -231,31 +240,36 @@ pub struct Request {
 pub struct HostSettings {
     /// The largest linear memory any plugin may have: the size of the pool's slots.
     pub max_memory: u64,
-    /// The WebAssembly stack, in bytes.
+    /// The WebAssembly stack of a plugin that sets no `limits.stack`, in bytes.
     pub stack: usize,
     /// Where compiled plugins are kept; `None` compiles on every run.
     pub cache: Option<PathBuf>,
 }
 
 impl HostSettings {
+    /// The settings outside a project (`plugin inspect`): slots of `max_memory`, the default
+    /// stack, and the cache a project without `[sandbox] cache` uses.
+    pub fn standalone(max_memory: u64) -> HostSettings {
+        HostSettings {
+            max_memory,
+            stack: DEFAULT_STACK,
+            cache: default_cache_dir(),
+        }
+    }
+
     /// The defaults, with the memory large enough for every plugin of `project` and the
     /// cache where `[sandbox]` (or the environment) puts it.
     pub fn for_project(project: &Project) -> Result<HostSettings, PluginError> {
         let mut max_memory = 64 << 20;
         for (name, manifest) in &project.config.plugins {
-            max_memory = max_memory.max(Limits::of(name, manifest)?.memory as u64);
+            max_memory = max_memory.max(limits_of(name, manifest)?.memory as u64);
         }
         let sandbox = &project.config.sandbox;
         let stack = match &sandbox.stack {
-            Some(text) => parse_size(text)
-                .and_then(|n| usize::try_from(n).ok())
-                .filter(|n| (16 << 10..=64 << 20).contains(n))
-                .ok_or_else(|| PluginError::Host {
-                    reason: format!(
-                        "[sandbox] stack `{text}` is not a size between 16KiB and 64MiB"
-                    ),
-                })?,
-            None => 512 << 10,
+            Some(text) => stack_size(text).map_err(|what| PluginError::Host {
+                reason: format!("[sandbox] stack `{text}` is not {what}"),
+            })?,
+            None => DEFAULT_STACK,
         };
         let cache = match &sandbox.cache {
             Some(dir) => Some(project.path(dir)),
@@ -280,7 +294,18 @@ fn default_cache_dir() -> Option<PathBuf> {
     Some(base.join("phasev").join("plugins"))
 }
 
-/// Advances the engine's epoch every [`TICK`] until dropped.
+/// An engine and its WASI linker, for one WebAssembly stack size.
+#[derive(Clone)]
+struct StackEngine {
+    stack: usize,
+    engine: Engine,
+    linker: Arc<Linker<State>>,
+}
+
+/// The engines of a host, shared with the clock that ticks them.
+type Engines = Arc<Mutex<Vec<StackEngine>>>;
+
+/// Advances the epoch of every engine of a host every [`TICK`] until dropped.
 #[derive(Debug)]
 struct Ticker {
     stop: Arc<AtomicBool>,
@@ -288,7 +313,7 @@ struct Ticker {
 }
 
 impl Ticker {
-    fn start(engine: Engine) -> Result<Ticker, PluginError> {
+    fn start(engines: Engines) -> Result<Ticker, PluginError> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
@@ -296,7 +321,10 @@ impl Ticker {
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::sleep(TICK);
-                    engine.increment_epoch();
+                    let engines = engines.lock().unwrap_or_else(PoisonError::into_inner);
+                    for e in engines.iter() {
+                        e.engine.increment_epoch();
+                    }
                 }
             })
             .map_err(|e| PluginError::Host {
@@ -318,10 +346,15 @@ impl Drop for Ticker {
     }
 }
 
-/// The engine every plugin runs on.
+/// The engines every plugin runs on. wasmtime fixes the WebAssembly stack per engine, so a
+/// host has one engine per stack size its plugins ask for, made when a plugin first needs it:
+/// normally one, for the default stack. One clock ticks them all.
 pub struct Host {
-    engine: Engine,
-    linker: Linker<State>,
+    /// The size of the pool's memory slots, for every engine.
+    max_memory: usize,
+    /// The stack of a plugin that sets no `limits.stack`.
+    stack: usize,
+    engines: Engines,
     cache: Option<Cache>,
     _ticker: Ticker,
 }
@@ -329,50 +362,76 @@ pub struct Host {
 impl std::fmt::Debug for Host {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Host")
+            .field("stack", &self.stack)
             .field("cache", &self.cache)
             .finish_non_exhaustive()
     }
 }
 
+fn host_error(e: wasmtime::Error) -> PluginError {
+    PluginError::Host {
+        reason: format!("{e:#}"),
+    }
+}
+
+/// An engine with a pooling allocator whose memory slots hold `max_memory`, and `stack` of
+/// WebAssembly stack.
+fn stack_engine(max_memory: usize, stack: usize) -> Result<StackEngine, PluginError> {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(64)
+        .total_core_instances(512)
+        .total_memories(128)
+        .total_tables(256)
+        .max_memories_per_component(8)
+        .max_memory_size(max_memory)
+        .table_elements(MAX_TABLE_ELEMENTS as usize)
+        .linear_memory_keep_resident(16 << 20)
+        .table_keep_resident(1 << 16)
+        .pagemap_scan(Enabled::Auto);
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .consume_fuel(true)
+        .max_wasm_stack(stack)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    let engine = Engine::new(&config).map_err(host_error)?;
+    let linker = sandbox::linker(&engine).map_err(host_error)?;
+    Ok(StackEngine {
+        stack,
+        engine,
+        linker: Arc::new(linker),
+    })
+}
+
 impl Host {
     pub fn new(settings: &HostSettings) -> Result<Host, PluginError> {
-        let host_error = |e: wasmtime::Error| PluginError::Host {
-            reason: format!("{e:#}"),
-        };
         let max_memory = usize::try_from(settings.max_memory).unwrap_or(usize::MAX);
-        let mut pool = PoolingAllocationConfig::new();
-        pool.total_component_instances(64)
-            .total_core_instances(512)
-            .total_memories(128)
-            .total_tables(256)
-            .max_memories_per_component(8)
-            .max_memory_size(max_memory)
-            .table_elements(200_000)
-            .linear_memory_keep_resident(16 << 20)
-            .table_keep_resident(1 << 16)
-            .pagemap_scan(Enabled::Auto);
-        let mut config = Config::new();
-        config
-            .wasm_component_model(true)
-            .epoch_interruption(true)
-            .consume_fuel(true)
-            .max_wasm_stack(settings.stack)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&config).map_err(host_error)?;
+        let engines: Engines =
+            Arc::new(Mutex::new(vec![stack_engine(max_memory, settings.stack)?]));
         let cache = match &settings.cache {
-            Some(dir) => {
-                Some(Cache::open(dir, &engine).map_err(|reason| PluginError::Host { reason })?)
-            }
+            Some(dir) => Some(Cache::open(dir).map_err(|reason| PluginError::Host { reason })?),
             None => None,
         };
-        let linker = sandbox::linker(&engine).map_err(host_error)?;
-        let ticker = Ticker::start(engine.clone())?;
+        let ticker = Ticker::start(Arc::clone(&engines))?;
         Ok(Host {
-            engine,
-            linker,
+            max_memory,
+            stack: settings.stack,
+            engines,
             cache,
             _ticker: ticker,
         })
+    }
+
+    /// The engine for `stack`, made (and ticked from now on) if no plugin needed it before.
+    fn engine(&self, stack: usize) -> Result<StackEngine, PluginError> {
+        let mut engines = self.engines.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(found) = engines.iter().find(|e| e.stack == stack) {
+            return Ok(found.clone());
+        }
+        let made = stack_engine(self.max_memory, stack)?;
+        engines.push(made.clone());
+        Ok(made)
     }
 
     /// Loads a plugin: checks its digest, compiles it (or takes it from the cache), links it,
@@ -389,11 +448,19 @@ impl Host {
         let path = root.join(&manifest.path);
         let file_name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
         let name = name.or(file_name.as_deref()).unwrap_or("plugin");
-        let limits = Limits::of(name, manifest)?;
+        let limits = limits_of(name, manifest)?;
+        let stack = limits.stack.unwrap_or(self.stack);
+        let stacked = self.engine(stack)?;
         let bytes = std::fs::read(&path).map_err(|e| PluginError::Unreadable {
             name: name.to_owned(),
             path: path.clone(),
             reason: e.to_string(),
+            help: match name_given {
+                Some(given) => {
+                    format!("build it, or fix `path` in [plugins.{given}] of phasev.toml")
+                }
+                None => UNREADABLE_FILE_HELP.to_owned(),
+            },
         })?;
         let digest = hex(&Sha256::digest(&bytes));
         let expected = manifest
@@ -412,14 +479,14 @@ impl Host {
         let invalid = |e: wasmtime::Error| PluginError::Invalid {
             name: name.to_owned(),
             path: path.clone(),
-            reason: first_line(&format!("{e:#}")).to_owned(),
+            reason: not_a_component(&bytes, &e),
         };
         let (component, lookup) = match &self.cache {
             Some(cache) => cache
-                .component(&self.engine, &digest, &bytes)
+                .component(&stacked.engine, &digest, &bytes)
                 .map_err(invalid)?,
             None => (
-                Component::new(&self.engine, &bytes).map_err(invalid)?,
+                Component::new(&stacked.engine, &bytes).map_err(invalid)?,
                 Lookup::Miss,
             ),
         };
@@ -427,13 +494,15 @@ impl Host {
             Access::new(&manifest.grants, root).map_err(|reason| PluginError::Manifest {
                 name: name.to_owned(),
                 reason,
+                help: "grants.read names directories of the project, relative to phasev.toml"
+                    .to_owned(),
             })?;
         let world = |e: wasmtime::Error| PluginError::World {
             name: name.to_owned(),
             path: path.clone(),
             reason: first_line(&format!("{e:#}")).to_owned(),
         };
-        let pre = self.linker.instantiate_pre(&component).map_err(world)?;
+        let pre = stacked.linker.instantiate_pre(&component).map_err(world)?;
         let pre = bindings::PluginPre::new(pre).map_err(world)?;
         let mut plugin = Plugin {
             name: name.to_owned(),
@@ -441,23 +510,33 @@ impl Host {
             description: Description::default(),
             schema: PluginSchema::default(),
             source: Source::new(""),
-            engine: self.engine.clone(),
+            engine: stacked.engine,
             pre,
             access,
             limits,
+            stack,
         };
         let description = plugin
             .describe()
             .map_err(|reason| PluginError::Description {
                 name: name.to_owned(),
                 reason: format!("describe failed: {reason}"),
+                help: "`describe` runs in the sandbox under the plugin's limits, like every \
+                       call, and must not fail: fix the plugin, or raise the limit named"
+                    .to_owned(),
             })?;
-        if matches!(name_given, Some(given) if description.name != given) {
+        if let Some(given) = name_given
+            && description.name != given
+        {
             return Err(PluginError::Description {
                 name: name.to_owned(),
                 reason: format!(
                     "{} describes itself as `{}`; phasev.toml must name it the same",
                     path.display(),
+                    description.name
+                ),
+                help: format!(
+                    "rename [plugins.{given}] to [plugins.{}], and the checks' plugin names with it",
                     description.name
                 ),
             });
@@ -467,6 +546,9 @@ impl Host {
             .map_err(|reason| PluginError::Description {
                 name: name.to_owned(),
                 reason,
+                help: "a description's types are written in the policy language (`int`, \
+                       `list<string>`, `{file: string, line: int}`)"
+                    .to_owned(),
             })?;
         plugin.source = Source::new(format!(
             "plugin {}@{} (sha256:{})",
@@ -480,40 +562,25 @@ impl Host {
     }
 }
 
-/// A plugin's limits, read from its manifest.
-#[derive(Clone, Debug)]
-struct Limits {
-    timeout: Duration,
-    fuel: u64,
-    memory: usize,
-    table_elements: usize,
-    output: usize,
+/// Why `bytes` did not compile as a component, in the words of what the file is: not
+/// WebAssembly, a core module, or a component wasmtime refused (a truncated one, say).
+fn not_a_component(bytes: &[u8], error: &wasmtime::Error) -> String {
+    match bytes.get(..8) {
+        Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => {
+            "it is a core WebAssembly module; a plugin is a component".to_owned()
+        }
+        Some([0, b'a', b's', b'm', ..]) => first_line(&format!("{error:#}")).to_owned(),
+        _ => "it is not WebAssembly at all (it does not start with `\\0asm`)".to_owned(),
+    }
 }
 
-impl Limits {
-    fn of(name: &str, manifest: &PluginManifest) -> Result<Limits, PluginError> {
-        let l = &manifest.limits;
-        let bad = |key: &str, value: &str, what: &str| PluginError::Manifest {
-            name: name.to_owned(),
-            reason: format!("limits.{key} = \"{value}\" is not {what}"),
-        };
-        let timeout = parse_duration(&l.timeout)
-            .filter(|ms| *ms >= 1.0 && ms.is_finite())
-            .ok_or_else(|| bad("timeout", &l.timeout, "a duration of at least 1ms"))?;
-        let size = |key: &str, text: &str| {
-            parse_size(text)
-                .and_then(|n| usize::try_from(n).ok())
-                .filter(|n| *n > 0)
-                .ok_or_else(|| bad(key, text, "a size"))
-        };
-        Ok(Limits {
-            timeout: Duration::from_secs_f64(timeout / 1000.0),
-            fuel: manifest.limits.fuel,
-            memory: size("memory", &l.memory)?,
-            table_elements: usize::try_from(l.table_elements).unwrap_or(usize::MAX),
-            output: size("output", &l.output)?,
-        })
-    }
+/// The limits of a manifest, or why one cannot be used.
+fn limits_of(name: &str, manifest: &PluginManifest) -> Result<Limits, PluginError> {
+    Limits::of(&manifest.limits).map_err(|bad| PluginError::Manifest {
+        name: name.to_owned(),
+        reason: bad.reason,
+        help: bad.help.to_owned(),
+    })
 }
 
 /// A loaded plugin, ready to be called.
@@ -529,6 +596,8 @@ pub struct Plugin {
     pre: bindings::PluginPre<State>,
     access: Access,
     limits: Limits,
+    /// Its WebAssembly stack: `limits.stack`, else the host's.
+    stack: usize,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -656,13 +725,9 @@ impl Plugin {
 
     /// Says why a call failed, naming the limit or grant involved.
     fn failure(&self, error: &wasmtime::Error, store: &Store<State>) -> String {
-        let stderr = String::from_utf8_lossy(&store.data().stderr.contents())
-            .trim()
-            .to_owned();
-        let said = if stderr.is_empty() {
-            String::new()
-        } else {
-            format!(" (it wrote: {})", first_line(&stderr))
+        let said = match wrote(&String::from_utf8_lossy(&store.data().stderr.contents())) {
+            Some(text) => format!(" (it wrote: {text})"),
+            None => String::new(),
         };
         if let Some(trap) = error.downcast_ref::<Trap>() {
             return match trap {
@@ -674,9 +739,10 @@ impl Plugin {
                     "ran out of fuel after {} units (limits.fuel)",
                     self.limits.fuel
                 ),
-                Trap::StackOverflow => {
-                    "overflowed the WebAssembly stack (recursion too deep)".to_owned()
-                }
+                Trap::StackOverflow => format!(
+                    "overflowed its WebAssembly stack of {} (limits.stack): recursion too deep",
+                    bytes(self.stack)
+                ),
                 // Compilers for linear memory keep their own stack there: running off its end
                 // is the usual way deep recursion ends.
                 Trap::MemoryOutOfBounds => format!(
@@ -705,6 +771,29 @@ impl Plugin {
         }
         let root = error.root_cause().to_string();
         format!("failed: {}{said}", first_line(&root))
+    }
+}
+
+/// How much of what a failed plugin wrote an explanation shows, in characters.
+const WROTE_SHOWN: usize = 400;
+
+/// What a failed call wrote to stderr, on one line: a Rust panic's location and message,
+/// without the standard library's hint about backtraces (a plugin cannot have one), at most
+/// [`WROTE_SHOWN`] characters. `None` when it wrote nothing.
+fn wrote(stderr: &str) -> Option<String> {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+        .collect();
+    (!lines.is_empty()).then(|| bounded(&lines.join(" "), WROTE_SHOWN))
+}
+
+/// `text` cut to at most `max` characters, marked with `…` where it was cut.
+fn bounded(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
     }
 }
 
@@ -788,6 +877,8 @@ impl Plugins {
             .get(target as usize)
             .map_or_else(String::new, |r| r.name.clone());
         let mut found = Vec::new();
+        // The failed findings of each check, noted on its outputs for explanations.
+        let mut notes = Vec::new();
         for check in &program.checks {
             let Some(plugin) = self.plugins.get(&check.plugin) else {
                 let why = format!(
@@ -820,13 +911,62 @@ impl Plugins {
                     })
                     .collect(),
             };
+            // Every reason a check's facts are errored starts by naming the plugin and check.
+            let who = format!("plugin `{}` (check `{}`)", plugin.name, check.name);
             let result = plugin
                 .evaluate(&request)
-                .map_err(|why| format!("plugin `{}` (check `{}`) {why}", plugin.name, check.name));
-            found.extend(check_facts(program, check, result, &plugin.source));
+                .map_err(|why| format!("{who} {why}"));
+            if let Ok(outcome) = &result {
+                let failed = failed_findings(&who, outcome);
+                if !failed.is_empty() {
+                    notes.extend(
+                        outputs_read(program, check)
+                            .filter_map(|(path, _)| program.slot_index(&path))
+                            .map(|slot| (slot, failed.clone())),
+                    );
+                }
+            }
+            found.extend(check_facts(program, check, &who, result, &plugin.source));
         }
         apply_found(program, &found, &[], SystemTime::now(), facts);
+        for (slot, lines) in notes {
+            facts.note(slot, lines);
+        }
     }
+}
+
+/// How many failed findings of one check an explanation shows.
+const FINDINGS_SHOWN: usize = 10;
+
+/// How much of one finding an explanation shows, in characters.
+const FINDING_SHOWN: usize = 300;
+
+/// The failed findings of an outcome as lines of an explanation, each naming the plugin and
+/// check (`who`), its location and message; at most [`FINDINGS_SHOWN`], then how many more.
+fn failed_findings(who: &str, outcome: &Outcome) -> Vec<String> {
+    let failed: Vec<&Finding> = outcome
+        .findings
+        .iter()
+        .filter(|f| f.status == "fail")
+        .collect();
+    let mut lines: Vec<String> = failed
+        .iter()
+        .take(FINDINGS_SHOWN)
+        .map(|f| {
+            let finding = match &f.location {
+                Some(at) => format!("{at}: {}", f.message),
+                None => f.message.clone(),
+            };
+            format!("{who}: {}", bounded(&finding, FINDING_SHOWN))
+        })
+        .collect();
+    if failed.len() > FINDINGS_SHOWN {
+        lines.push(format!(
+            "{who}: and {} more failed findings",
+            failed.len() - FINDINGS_SHOWN
+        ));
+    }
+    lines
 }
 
 fn absent(path: &str, why: &str, source: Source) -> Found {
@@ -866,10 +1006,13 @@ fn config_json(program: &Program, check: &ir::Check) -> Json {
 }
 
 /// The facts of a check from one evaluation: `passed` (false on a failed finding, errored on
-/// an inconclusive one), `findings`, and each described output; on an error, all errored.
+/// an inconclusive one), `findings`, and each described output, errored when the plugin did
+/// not return it or returned it in another type than described; on an error, all errored.
+/// `who` names the plugin and the check, and starts every reason.
 fn check_facts(
     program: &Program,
     check: &ir::Check,
+    who: &str,
     result: Result<Outcome, String>,
     source: &Source,
 ) -> Vec<Found> {
@@ -902,13 +1045,12 @@ fn check_facts(
         Ok(json!(true))
     } else {
         Err(format!(
-            "check `{}` is inconclusive: {}",
-            check.name,
+            "{who} is inconclusive: {}",
             inconclusive.join("; ")
         ))
     };
     let mut out = Vec::new();
-    for (path, _) in outputs_read(program, check) {
+    for (path, ty) in outputs_read(program, check) {
         let output = &path[check.name.len() + 1..];
         let value = match output {
             "passed" => passed.clone(),
@@ -926,14 +1068,57 @@ fn check_facts(
                     })
                     .collect(),
             )),
-            name => outcome
-                .outputs
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.clone())
-                .ok_or_else(|| format!("check `{}` did not return output `{name}`", check.name)),
+            name => match outcome.outputs.iter().find(|(n, _)| n == name) {
+                Some((_, value)) => value_of(program, value, ty)
+                    .map(|_| value.clone())
+                    .map_err(|e| format!("{who} returned output `{name}` of the wrong type: {e}")),
+                None => Err(format!("{who} did not return output `{name}`")),
+            },
         };
         out.push(found(path, value));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_plugin_wrote_is_one_bounded_line_without_the_backtrace_hint() {
+        let panic = "thread '<unnamed>' (1) panicked at src/lib.rs:3:5:\nno config\n\
+                     note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(
+            wrote(panic).as_deref(),
+            Some("thread '<unnamed>' (1) panicked at src/lib.rs:3:5: no config")
+        );
+        assert_eq!(wrote(" \n\n"), None);
+        let long = wrote(&"é".repeat(1000)).unwrap_or_default();
+        assert_eq!(long.chars().count(), WROTE_SHOWN + 1);
+        assert!(long.ends_with("é…"), "{long}");
+    }
+
+    #[test]
+    fn an_explanation_shows_a_bounded_number_of_failed_findings() {
+        let finding = |status, i: usize| Finding {
+            status,
+            severity: "critical",
+            message: format!("finding {i}"),
+            location: (i == 0).then(|| "values.yaml:3".to_owned()),
+        };
+        let outcome = Outcome {
+            findings: (0..13)
+                .map(|i| finding(if i == 1 { "pass" } else { "fail" }, i))
+                .collect(),
+            outputs: Vec::new(),
+        };
+        let lines = failed_findings("plugin `p` (check `c`)", &outcome);
+        assert_eq!(lines.len(), FINDINGS_SHOWN + 1);
+        assert_eq!(lines[0], "plugin `p` (check `c`): values.yaml:3: finding 0");
+        assert_eq!(lines[1], "plugin `p` (check `c`): finding 2");
+        assert_eq!(
+            lines[FINDINGS_SHOWN],
+            "plugin `p` (check `c`): and 2 more failed findings"
+        );
+    }
 }

@@ -6,18 +6,21 @@ use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use phasev_plugin_sdk::{Description, Guest, Outcome, Request, Severity, export_plugin};
+use phasev_plugin_sdk::{Description, Guest, Outcome, Output, Request, Severity, export_plugin};
 use serde::Deserialize;
 
 /// Calls this instance has served; phasev's fresh instance per call keeps it at 1.
 static CALLS: AtomicU64 = AtomicU64::new(0);
 
 const MODES: &str = "ok, state, loop, memory, recursion, huge-output, many-findings, panic, \
-                     trap, env, file, network, clock";
+                     trap, env, file, network, clock, undeclared-output, wrong-type-output, \
+                     not-json-output, missing-output";
 
 #[derive(Deserialize)]
 struct Config {
     mode: String,
+    /// How deep `recursion` goes; without it, until the stack runs out.
+    depth: Option<u64>,
 }
 
 struct Hostile;
@@ -40,6 +43,12 @@ impl Guest for Hostile {
             "What a probing mode managed to see (variable names, files, connections, time)",
         )
         .config("mode", "string", true, format!("One of: {MODES}"))
+        .config(
+            "depth",
+            "int",
+            false,
+            "How deep `recursion` goes (default: until the stack runs out)",
+        )
         .build()
     }
 
@@ -48,6 +57,29 @@ impl Guest for Hostile {
         let config: Config = request.config()?;
         let mut outcome = Outcome::default();
         let observed = match config.mode.as_str() {
+            // Malformed outcomes: each breaks the description's contract in one way.
+            "undeclared-output" => {
+                outcome.pass("returns an output it does not declare");
+                outcome.output("extra", &1)?;
+                Vec::new()
+            }
+            "wrong-type-output" => {
+                outcome.pass("returns `calls` as a string");
+                outcome.output("calls", "abc")?;
+                return Ok(outcome);
+            }
+            "not-json-output" => {
+                outcome.pass("returns `calls` as text that is not JSON");
+                outcome.outputs.push(Output {
+                    name: "calls".to_owned(),
+                    value: "one".to_owned(),
+                });
+                return Ok(outcome);
+            }
+            "missing-output" => {
+                outcome.pass("returns no output");
+                return Ok(outcome);
+            }
             "ok" => {
                 outcome.pass("behaved");
                 Vec::new()
@@ -65,7 +97,12 @@ impl Guest for Hostile {
             }
             "loop" => spin(),
             "memory" => hoard(),
-            "recursion" => vec![descend(0, black_box(u64::MAX)).to_string()],
+            "recursion" => {
+                let stop = config.depth.unwrap_or(u64::MAX);
+                let folded = descend(0, black_box(stop));
+                outcome.pass(format!("recursed {stop} calls deep"));
+                vec![folded.to_string()]
+            }
             "huge-output" => {
                 outcome.pass("x".repeat(1 << 20));
                 Vec::new()

@@ -688,8 +688,10 @@ impl Loaded {
             Some(p) => Some(Plugins::load(p).map_err(|e| report(&e))?),
             None => None,
         };
+        // With a project, every plugin a check may use is one it configures.
         let options = Options {
             plugins: plugins.as_ref().map(Plugins::schemas).unwrap_or_default(),
+            all_plugins: project.is_some(),
         };
         let program = load_policy(&policy, &options)?;
         if let Some(project) = &project {

@@ -5,17 +5,19 @@ use std::path::Path;
 
 use phasev_compiler::ir::hex;
 use phasev_runtime::config::PluginManifest;
-use phasev_runtime::plugin::{Host, HostSettings, PluginError};
+use phasev_runtime::plugin::{Host, HostSettings, PluginError, UNREADABLE_FILE_HELP};
 use sha2::{Digest, Sha256};
 
 use super::InspectFormat;
 
-/// Loads `file` in the sandbox (no grants, default limits) and prints what it describes.
+/// Loads `file` in the sandbox (no grants, default limits, the default cache of compiled
+/// plugins) and prints what it describes.
 pub fn inspect(file: &Path, format: InspectFormat) -> Result<String, PluginError> {
     let bytes = std::fs::read(file).map_err(|e| PluginError::Unreadable {
         name: file.display().to_string(),
         path: file.to_owned(),
         reason: e.to_string(),
+        help: UNREADABLE_FILE_HELP.to_owned(),
     })?;
     let digest = hex(&Sha256::digest(&bytes));
     let manifest = PluginManifest {
@@ -24,11 +26,9 @@ pub fn inspect(file: &Path, format: InspectFormat) -> Result<String, PluginError
         limits: Default::default(),
         grants: Default::default(),
     };
-    let host = Host::new(&HostSettings {
-        max_memory: 256 << 20,
-        stack: 512 << 10,
-        cache: None,
-    })?;
+    // Compiled once into the same cache `gate` uses: a large plugin (JavaScript) takes long
+    // to compile.
+    let host = Host::new(&HostSettings::standalone(256 << 20))?;
     let (plugin, _) = host.load(None, &manifest, Path::new(""))?;
     let d = plugin.description();
     Ok(match format {
