@@ -534,9 +534,14 @@ fn causes(program: &Program, facts: &Facts, unknown: &Unknown) -> Vec<String> {
                     .slots
                     .get(*slot as usize)
                     .map_or("?", |s| s.path.as_str());
-                match &facts.get(*slot).value {
-                    Err(absent) => format!("{path} is {absent}"),
-                    Ok(_) => format!("{path} could not be read"),
+                let fact = facts.get(*slot);
+                match (&fact.value, &fact.source) {
+                    // Where it was looked for says what to supply.
+                    (Err(Absent::Missing), Some(source)) => {
+                        format!("{path} is missing: {}", source.0)
+                    }
+                    (Err(absent), _) => format!("{path} is {absent}"),
+                    (Ok(_), _) => format!("{path} could not be read"),
                 }
             }
             Cause::Limit(reason) => reason.clone(),

@@ -331,7 +331,15 @@ fn from_junit(project: &Project, feature: &str) -> Vec<Found> {
                 Err(e) => problem = Some(e),
             }
         }
-        let source = format!("JUnit {kind}: {}", patterns.join(", "));
+        let looked: Vec<String> = patterns
+            .iter()
+            .map(|p| p.replace("{feature}", feature))
+            .collect();
+        let source = if files.is_empty() {
+            format!("no JUnit {kind} report matches {}", looked.join(", "))
+        } else {
+            format!("JUnit {kind}: {}", looked.join(", "))
+        };
         let mut sum = junit::JunitCounts::default();
         for file in &files {
             let counted = std::fs::read(file)

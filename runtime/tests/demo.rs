@@ -302,7 +302,7 @@ fn explain_shows_every_fact_read_with_its_source() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains(
-            "read tests.unit.total = missing   [JUnit unit: reports/{feature}/unit/*.xml]"
+            "read tests.unit.total = missing   [no JUnit unit report matches reports/search/unit/*.xml]"
         ),
         "{text}"
     );
