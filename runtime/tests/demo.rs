@@ -200,8 +200,18 @@ fn records_replay_bit_for_bit_and_refuse_tampering() {
 
 #[test]
 fn every_output_format_reports_the_secret_without_its_value() {
+    // Run outside the repository (a fresh directory, which never holds it), except for the
+    // GitHub annotations, run from the repository root as a workflow does.
+    let outside = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(demo().parent().unwrap().parent().unwrap()).unwrap();
     let format = |f: &str| {
+        let here = if f == "github" {
+            root.as_path()
+        } else {
+            outside.path()
+        };
         let out = eval()
+            .current_dir(here)
             .args(["gate", "--format", f, "--config"])
             .arg(demo())
             .args(["--feature", "notifications", "--to", "cloud_staging"])
@@ -217,7 +227,7 @@ fn every_output_format_reports_the_secret_without_its_value() {
     let sarif: serde_json::Value = serde_json::from_slice(&format("sarif")).unwrap();
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     let secret = &results[0]["locations"][0]["physicalLocation"];
-    // The tests run in runtime/, outside the demo: the file is a file:// URI.
+    // Outside the repository, the file is a file:// URI; from its root, a relative path.
     let smtp_file =
         std::fs::canonicalize(demo().with_file_name("services/notifications/smtp.yaml")).unwrap();
     assert_eq!(
@@ -234,7 +244,7 @@ fn every_output_format_reports_the_secret_without_its_value() {
     assert!(
         github.lines().any(|l| l == format!(
             "::error file={},line=6,title=notifications%3A hard-coded secret::a hard-coded secret (secret-assignment); its value is not shown",
-            smtp_file.display()
+            smtp_file.strip_prefix(&root).unwrap().display()
         )),
         "{github}"
     );
