@@ -100,9 +100,9 @@ impl Cx<'_> {
                 Dnf::new()
             }),
             ExprKind::Unary(UnaryOp::Not, inner) => self.dnf(inner, !negated),
-            ExprKind::Binary(op @ (BinaryOp::And | BinaryOp::Or), l, r) => {
-                let a = self.dnf(l, negated)?;
-                let b = self.dnf(r, negated)?;
+            ExprKind::Binary(op @ (BinaryOp::And | BinaryOp::Or), operands) => {
+                let a = self.dnf(&operands[0], negated)?;
+                let b = self.dnf(&operands[1], negated)?;
                 // `and` distributes; under negation it becomes `or` (De Morgan).
                 if (*op == BinaryOp::And) != negated {
                     self.product(a, b)
@@ -119,8 +119,8 @@ impl Cx<'_> {
                 self.depth -= 1;
                 out
             }
-            ExprKind::Binary(op, l, r) if op.is_comparison() && *op != BinaryOp::In => {
-                match self.comparison(*op, l, r) {
+            ExprKind::Binary(op, operands) if op.is_comparison() && *op != BinaryOp::In => {
+                match self.comparison(*op, &operands[0], &operands[1]) {
                     Some((var, set, domain)) => {
                         let set = if negated { set.complement() } else { set };
                         Some(self.atom(var, set.intersect(&domain)))
@@ -267,8 +267,8 @@ fn constant(e: &Expr) -> Option<f64> {
             _ => None,
         },
         ExprKind::Unary(UnaryOp::Neg, inner) => constant(inner).map(|v| -v),
-        ExprKind::Binary(op, l, r) => {
-            let (a, b) = (constant(l)?, constant(r)?);
+        ExprKind::Binary(op, operands) => {
+            let (a, b) = (constant(&operands[0])?, constant(&operands[1])?);
             let v = match op {
                 BinaryOp::Add => a + b,
                 BinaryOp::Sub => a - b,

@@ -4,6 +4,7 @@
 //! two trees that differ only in layout compare equal (the formatter's round-trip property).
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -60,9 +61,11 @@ impl Span {
     }
 }
 
+/// A name as written. Names repeat (every fact path spells out its namespace), so the parser
+/// shares one allocation per distinct name in a file: cloning one costs no allocation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ident {
-    pub name: String,
+    pub name: Arc<str>,
     pub span: Span,
 }
 
@@ -334,7 +337,8 @@ pub enum ExprKind {
     /// Field access on something that is not a plain path, e.g. `(if c then a else b).x`.
     Field(Box<Expr>, Ident),
     Unary(UnaryOp, Box<Expr>),
-    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// An operator and its operands, in one allocation (binary nodes are the most common).
+    Binary(BinaryOp, Box<[Expr; 2]>),
     Call(Ident, Vec<Expr>),
     List(Vec<Expr>),
     Quant {

@@ -31,7 +31,7 @@ impl<'a> Checker<'a> {
                             );
                         } else {
                             policy = Some(name.span);
-                            self.name = Some(name.name.clone());
+                            self.name = Some(name.name.to_string());
                         }
                     }
                     ItemKind::Ladder(rungs) => match ladder {
@@ -90,17 +90,17 @@ impl<'a> Checker<'a> {
     fn collect_ladder(&mut self, span: Span, rungs: &[ast::RungDecl]) {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for rung in rungs {
-            if let Some(&first) = seen.get(rung.name.name.as_str()) {
+            if let Some(&first) = seen.get(&*rung.name.name) {
                 self.duplicate("rung", &rung.name.name, rung.name.span, first);
                 continue;
             }
             seen.insert(&rung.name.name, rung.name.span);
             let label = match &rung.label {
                 Some(l) => self.plain(l, "a rung label").unwrap_or_default(),
-                None => rung.name.name.clone(),
+                None => rung.name.name.to_string(),
             };
             self.rungs.push(typed::Rung {
-                name: rung.name.name.clone(),
+                name: rung.name.name.to_string(),
                 label,
                 span: rung.name.span,
             });
@@ -155,7 +155,7 @@ impl<'a> Checker<'a> {
     }
 
     fn collect_rule(&mut self, decl: &'a ast::RuleDecl) {
-        let name = &decl.name.name;
+        let name: &str = &decl.name.name;
         if let Some(&id) = self.rule_index.get(name) {
             let first = self.rules[id].decl.name.span;
             self.duplicate("rule", name, decl.name.span, first);
@@ -190,7 +190,7 @@ impl<'a> Checker<'a> {
         let mut params: Vec<(String, Type)> = Vec::new();
         for p in &decl.params {
             self.check_type_expr(&p.ty);
-            if params.iter().any(|(n, _)| *n == p.name.name) {
+            if params.iter().any(|(n, _)| **n == *p.name.name) {
                 self.diags.push(
                     Diagnostic::new(
                         Code::Duplicate,
@@ -201,9 +201,9 @@ impl<'a> Checker<'a> {
                     .help("give each parameter its own name"),
                 );
             }
-            params.push((p.name.name.clone(), Type::from_ast(&p.ty)));
+            params.push((p.name.name.to_string(), Type::from_ast(&p.ty)));
         }
-        self.rule_index.insert(name.clone(), self.rules.len());
+        self.rule_index.insert(name.to_owned(), self.rules.len());
         self.rules.push(RuleSlot {
             decl,
             params,
@@ -213,7 +213,7 @@ impl<'a> Checker<'a> {
     }
 
     fn collect_check(&mut self, decl: &ast::CheckDecl, span: Span) {
-        let name = &decl.name.name;
+        let name: &str = &decl.name.name;
         if let Some(&id) = self.check_index.get(name) {
             let first = self.checks[id].span;
             self.duplicate("check", name, decl.name.span, first);
@@ -239,7 +239,7 @@ impl<'a> Checker<'a> {
             .unwrap_or_default();
         let mut config: Vec<(String, Const)> = Vec::new();
         for item in &decl.config {
-            if config.iter().any(|(k, _)| *k == item.key.name) {
+            if config.iter().any(|(k, _)| **k == *item.key.name) {
                 self.diags.push(
                     Diagnostic::new(
                         Code::Duplicate,
@@ -252,7 +252,7 @@ impl<'a> Checker<'a> {
                 continue;
             }
             if let Some(value) = self.constant(&item.value) {
-                config.push((item.key.name.clone(), value));
+                config.push((item.key.name.to_string(), value));
             }
         }
         let mut outputs = schema::check_outputs();
@@ -264,9 +264,9 @@ impl<'a> Checker<'a> {
             }
             self.check_config(decl, &plugin, &described.config, &config);
         }
-        self.check_index.insert(name.clone(), self.checks.len());
+        self.check_index.insert(name.to_owned(), self.checks.len());
         self.checks.push(CheckSlot {
-            name: name.clone(),
+            name: name.to_owned(),
             plugin,
             config,
             outputs,
@@ -285,7 +285,7 @@ impl<'a> Checker<'a> {
         config: &[(String, Const)],
     ) {
         for item in &decl.config {
-            let key = &item.key.name;
+            let key: &str = &item.key.name;
             let Some(field) = fields.iter().find(|f| f.name == *key) else {
                 let help = match did_you_mean(key, fields.iter().map(|f| f.name.as_str())) {
                     Some(near) => near,
@@ -331,7 +331,7 @@ impl<'a> Checker<'a> {
             }
         }
         for field in fields.iter().filter(|f| f.required) {
-            if !decl.config.iter().any(|i| i.key.name == field.name) {
+            if !decl.config.iter().any(|i| *i.key.name == *field.name) {
                 self.diags.push(
                     Diagnostic::new(
                         Code::PluginConfig,

@@ -156,10 +156,10 @@ impl Lowerer {
                 op: *op,
                 operand: self.expr(operand),
             },
-            ExprKind::Binary(op, lhs, rhs) => NodeKind::Binary {
+            ExprKind::Binary(op, operands) => NodeKind::Binary {
                 op: *op,
-                lhs: self.expr(lhs),
-                rhs: self.expr(rhs),
+                lhs: self.expr(&operands[0]),
+                rhs: self.expr(&operands[1]),
             },
             ExprKind::Call(builtin, args) => NodeKind::Call {
                 builtin: *builtin,

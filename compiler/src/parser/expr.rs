@@ -74,7 +74,7 @@ impl Cx {
             let rhs = self.climb(pieces, op.precedence() + 1);
             lhs = Expr {
                 span: lhs.span.to(rhs.span),
-                kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+                kind: ExprKind::Binary(op, Box::new([lhs, rhs])),
             };
         }
         lhs
@@ -153,7 +153,7 @@ impl Cx {
         let mut segments = Vec::new();
         for (i, segment) in pair.as_str().split('.').enumerate() {
             let ident = Ident {
-                name: segment.to_owned(),
+                name: self.name(segment),
                 span: Span::new(self.file, start, start + segment.len()),
             };
             if i == 0 {

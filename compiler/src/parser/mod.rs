@@ -6,9 +6,12 @@ mod expr;
 mod scan;
 mod string;
 
+use std::sync::Arc;
+
 use pest::Parser as _;
 use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
+use rustc_hash::FxHashSet;
 
 use crate::ast::{
     self, ChecklistItem, ConfigItem, EscalateDecl, EscalateItem, EscalateItemKind, FactDecl,
@@ -403,6 +406,8 @@ struct Cx {
     diags: Diagnostics,
     /// Expressions being lowered right now, for [`MAX_NESTING`].
     depth: usize,
+    /// Every distinct name read so far, shared by the [`Ident`]s that spell it.
+    names: FxHashSet<Arc<str>>,
 }
 
 impl Cx {
@@ -412,6 +417,7 @@ impl Cx {
             base,
             diags: Diagnostics::default(),
             depth: 0,
+            names: FxHashSet::default(),
         }
     }
 
@@ -430,15 +436,25 @@ impl Cx {
     }
 
     /// A field name after `.`, where reserved words are fine (`deps.count`).
-    fn lower_word(&self, pair: Pair<'_, Rule>) -> Ident {
+    fn lower_word(&mut self, pair: Pair<'_, Rule>) -> Ident {
         Ident {
-            name: pair.as_str().to_owned(),
+            name: self.name(pair.as_str()),
             span: self.span(&pair),
         }
     }
 
+    /// The shared spelling of a name.
+    fn name(&mut self, text: &str) -> Arc<str> {
+        if let Some(name) = self.names.get(text) {
+            return Arc::clone(name);
+        }
+        let name: Arc<str> = Arc::from(text);
+        self.names.insert(Arc::clone(&name));
+        name
+    }
+
     fn refuse_reserved(&mut self, ident: &Ident) {
-        if RESERVED.contains(&ident.name.as_str()) {
+        if RESERVED.contains(&&*ident.name) {
             self.diags.push(
                 Diagnostic::new(
                     Code::Syntax,

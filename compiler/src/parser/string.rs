@@ -97,7 +97,7 @@ impl Cx {
         }
         for seg in trimmed.split('.') {
             segments.push(Ident {
-                name: seg.to_owned(),
+                name: self.name(seg),
                 span: Span::new(self.file, offset, offset + seg.len()),
             });
             offset += seg.len() + 1;

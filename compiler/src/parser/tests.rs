@@ -22,15 +22,15 @@ fn parses_the_brief_sketch() {
 fn precedence_of_and_or_not() {
     let e = parse_expr(FileId(0), "not a and b or c").ok();
     let Some(ast::Expr {
-        kind: ast::ExprKind::Binary(ast::BinaryOp::Or, lhs, _),
+        kind: ast::ExprKind::Binary(ast::BinaryOp::Or, operands),
         ..
     }) = e
     else {
         unreachable!("or must be the root: {e:?}")
     };
     assert!(matches!(
-        lhs.kind,
-        ast::ExprKind::Binary(ast::BinaryOp::And, _, _)
+        operands[0].kind,
+        ast::ExprKind::Binary(ast::BinaryOp::And, _)
     ));
 }
 
