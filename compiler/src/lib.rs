@@ -95,7 +95,7 @@ pub fn compile_with(root: &Path, fs: &dyn load::FileSystem, options: &Options) -
 const PARALLEL_REQUIREMENTS: usize = 1000;
 
 /// Analyses and lowers `t`. The syntax trees are no longer needed: they are freed on the
-/// lowering side, and lowering plus freeing them takes about as long as the analysis.
+/// lowering side, which then joins in the analysis until both sides have run out of it.
 fn analyze_and_lower(
     t: &typed::Program,
     sources: &SourceMap,
@@ -106,18 +106,22 @@ fn analyze_and_lower(
         drop(modules);
         return (analyze::analyze(t), lower::lower(t, sources));
     }
+    let analysis = analyze::Shared::new(t);
     std::thread::scope(|scope| {
-        let analysis = std::thread::Builder::new()
+        let helper = std::thread::Builder::new()
             .name("phasev-analyze".to_owned())
-            .spawn_scoped(scope, || analyze::analyze(t));
+            .spawn_scoped(scope, || analysis.work());
         let program = lower::lower(t, sources);
         drop(modules);
-        let warnings = match analysis {
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|payload| std::panic::resume_unwind(payload)),
-            Err(_) => analyze::analyze(t),
-        };
-        (warnings, program)
+        // Without a helper, this takes every task.
+        let mut parts = analysis.work();
+        if let Ok(handle) = helper {
+            parts.extend(
+                handle
+                    .join()
+                    .unwrap_or_else(|payload| std::panic::resume_unwind(payload)),
+            );
+        }
+        (analysis.finish(parts), program)
     })
 }

@@ -7,32 +7,103 @@ mod logic;
 mod tests;
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use logic::Verdict;
 
 use crate::ast::{ReqKind, Span};
 use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::typed::{Expr, ExprKind, FactOrigin, Program};
+use crate::typed::{Expr, ExprKind, FactOrigin, Program, Requirement};
 
 /// Every warning the analysis finds; it never reports errors.
 pub fn analyze(program: &Program) -> Diagnostics {
-    let mut diags = Diagnostics::default();
-    satisfiability(program, &mut diags);
-    usage(program, &mut diags);
-    reachability(program, &mut diags);
-    diags
+    let analysis = Shared::new(program);
+    let parts = analysis.work();
+    analysis.finish(parts)
 }
 
-fn satisfiability(program: &Program, diags: &mut Diagnostics) {
-    for req in program.gates.iter().flat_map(|g| &g.requirements) {
-        let what = match req.kind {
-            ReqKind::Require => "requirement",
-            ReqKind::Warn => "warning",
-        };
-        let subject = || format!("{what} `{}`", req.name);
-        let outcomes = ("can never be satisfied", "can never fail");
-        report(program, &req.expr, subject, outcomes, diags);
+/// Requirements analysed as one task: few enough tasks that taking one costs nothing, enough
+/// that threads finishing other work at different times still share the analysis evenly.
+const CHUNK: usize = 256;
+
+/// The analysis as tasks that any number of threads share: each thread calls [`Shared::work`],
+/// which takes the next task until none is left, and [`Shared::finish`] puts the warnings of
+/// every task in the order [`analyze`] gives them.
+#[derive(Debug)]
+pub struct Shared<'p> {
+    program: &'p Program,
+    requirements: Vec<&'p Requirement>,
+    next: AtomicUsize,
+}
+
+/// The warnings of one task, by its number.
+#[derive(Debug)]
+pub struct Part(usize, Diagnostics);
+
+impl<'p> Shared<'p> {
+    pub fn new(program: &'p Program) -> Self {
+        Shared {
+            program,
+            requirements: program.gates.iter().flat_map(|g| &g.requirements).collect(),
+            next: AtomicUsize::new(0),
+        }
     }
+
+    /// Task 0 is the usage and reachability of the whole program (the largest, so it is
+    /// taken first; its warnings come last); then chunks of requirements; the last task is
+    /// the escalations and the checklist.
+    fn tasks(&self) -> usize {
+        self.requirements.len().div_ceil(CHUNK) + 2
+    }
+
+    /// Runs tasks until every task is taken.
+    pub fn work(&self) -> Vec<Part> {
+        let mut parts = Vec::new();
+        loop {
+            let task = self.next.fetch_add(1, Ordering::Relaxed);
+            if task >= self.tasks() {
+                return parts;
+            }
+            let mut diags = Diagnostics::default();
+            if task == 0 {
+                usage(self.program, &mut diags);
+                reachability(self.program, &mut diags);
+            } else if task == self.tasks() - 1 {
+                satisfiability(self.program, &mut diags);
+            } else {
+                let chunk = self.requirements.chunks(CHUNK).nth(task - 1);
+                for req in chunk.into_iter().flatten() {
+                    requirement(self.program, req, &mut diags);
+                }
+            }
+            parts.push(Part(task, diags));
+        }
+    }
+
+    /// The warnings of every task (each thread's [`Shared::work`]) in their order.
+    pub fn finish(&self, mut parts: Vec<Part>) -> Diagnostics {
+        parts.sort_by_key(|Part(task, _)| if *task == 0 { usize::MAX } else { *task });
+        let mut diags = Diagnostics::default();
+        for Part(_, part) in parts {
+            diags.extend(part);
+        }
+        diags
+    }
+}
+
+fn requirement(program: &Program, req: &Requirement, diags: &mut Diagnostics) {
+    let what = match req.kind {
+        ReqKind::Require => "requirement",
+        ReqKind::Warn => "warning",
+    };
+    let subject = || format!("{what} `{}`", req.name);
+    let outcomes = ("can never be satisfied", "can never fail");
+    report(program, &req.expr, subject, outcomes, diags);
+}
+
+/// Whether the escalations can fire and the checklist items can be checked (requirements are
+/// tasks of their own).
+fn satisfiability(program: &Program, diags: &mut Diagnostics) {
     for esc in &program.escalations {
         let subject = || {
             let title: String = esc
