@@ -167,21 +167,36 @@ fn report(
 }
 
 /// What the used part of the program reads: rules reached from gates, escalations and the
-/// checklist, and the facts those read.
-#[derive(Default)]
+/// checklist, and the facts those read; by id, as every fact read is marked.
 struct Used {
-    rules: BTreeSet<usize>,
-    facts: BTreeSet<usize>,
+    rules: Vec<bool>,
+    facts: Vec<bool>,
 }
 
 impl Used {
+    fn new(program: &Program) -> Self {
+        Used {
+            rules: vec![false; program.rules.len()],
+            facts: vec![false; program.facts.len()],
+        }
+    }
+
     fn visit(&mut self, program: &Program, e: &Expr) {
         let mut pending = Vec::new();
         e.walk(&mut |node| match &node.kind {
             ExprKind::Fact(id) => {
-                self.facts.insert(*id);
+                if let Some(read) = self.facts.get_mut(*id) {
+                    *read = true;
+                }
             }
-            ExprKind::Rule(id, _) if self.rules.insert(*id) => pending.push(*id),
+            ExprKind::Rule(id, _) => {
+                if let Some(used) = self.rules.get_mut(*id)
+                    && !*used
+                {
+                    *used = true;
+                    pending.push(*id);
+                }
+            }
             _ => {}
         });
         for id in pending {
@@ -193,7 +208,7 @@ impl Used {
 }
 
 fn usage(program: &Program, diags: &mut Diagnostics) {
-    let mut used = Used::default();
+    let mut used = Used::new(program);
     for gate in &program.gates {
         for req in &gate.requirements {
             used.visit(program, &req.expr);
@@ -215,25 +230,31 @@ fn usage(program: &Program, diags: &mut Diagnostics) {
     for item in &program.checklist {
         used.visit(program, &item.expr);
     }
-    for (id, rule) in program.rules.iter().enumerate() {
-        if !used.rules.contains(&id) {
-            diags.push(
-                Diagnostic::new(
-                    Code::UnusedRule,
-                    rule.span,
-                    format!("rule `{}` is never used", rule.name),
-                )
-                .label("not referenced by any gate, escalation or checklist item")
-                .help("remove it, or use it in a requirement"),
-            );
-        }
-    }
-    let read: BTreeSet<&str> = used
-        .facts
+    for (rule, _) in program
+        .rules
         .iter()
-        .filter_map(|id| program.facts.get(*id))
-        .map(|f| f.path.as_str())
-        .collect();
+        .zip(&used.rules)
+        .filter(|(_, used)| !**used)
+    {
+        diags.push(
+            Diagnostic::new(
+                Code::UnusedRule,
+                rule.span,
+                format!("rule `{}` is never used", rule.name),
+            )
+            .label("not referenced by any gate, escalation or checklist item")
+            .help("remove it, or use it in a requirement"),
+        );
+    }
+    let read_facts = || {
+        program
+            .facts
+            .iter()
+            .zip(&used.facts)
+            .filter(|(_, read)| **read)
+            .map(|(fact, _)| fact)
+    };
+    let read: BTreeSet<&str> = read_facts().map(|f| f.path.as_str()).collect();
     for fact in &program.declared_facts {
         if !read.contains(fact.path.as_str()) {
             diags.push(
@@ -248,12 +269,7 @@ fn usage(program: &Program, diags: &mut Diagnostics) {
         }
     }
     for (id, check) in program.checks.iter().enumerate() {
-        let read_any = used.facts.iter().any(|f| {
-            program
-                .facts
-                .get(*f)
-                .is_some_and(|fact| fact.origin == FactOrigin::Check(id))
-        });
+        let read_any = read_facts().any(|fact| fact.origin == FactOrigin::Check(id));
         if !read_any {
             diags.push(
                 Diagnostic::new(

@@ -3,6 +3,7 @@
 //! Nodes are a struct plus a kind enum and a small `Copy` [`Span`]. Equality ignores spans, so
 //! two trees that differ only in layout compare equal (the formatter's round-trip property).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -276,16 +277,22 @@ pub struct StrLit {
 }
 
 impl StrLit {
-    /// The text when the literal has no holes.
-    pub fn as_plain(&self) -> Option<String> {
-        let mut out = String::new();
-        for part in &self.parts {
-            match part {
-                StrPart::Text(t) => out.push_str(t),
-                StrPart::Hole(_) => return None,
+    /// The text when the literal has no holes; borrowed when it is one run, as most are.
+    pub fn as_plain(&self) -> Option<Cow<'_, str>> {
+        match self.parts.as_slice() {
+            [] => Some(Cow::Borrowed("")),
+            [StrPart::Text(t)] => Some(Cow::Borrowed(t)),
+            parts => {
+                let mut out = String::new();
+                for part in parts {
+                    match part {
+                        StrPart::Text(t) => out.push_str(t),
+                        StrPart::Hole(_) => return None,
+                    }
+                }
+                Some(Cow::Owned(out))
             }
         }
-        Some(out)
     }
 
     /// The text with holes written back as `{path}`, for messages and labels.

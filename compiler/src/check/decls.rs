@@ -1,6 +1,7 @@
 //! The declaration pass: policy name, ladder, `fact`s, rules and checks, with duplicate and
 //! shadowing errors. Runs before any expression is checked.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::{CheckSlot, Checker, ConfigField, RuleSlot, RuleState};
@@ -96,7 +97,10 @@ impl<'a> Checker<'a> {
             }
             seen.insert(&rung.name.name, rung.name.span);
             let label = match &rung.label {
-                Some(l) => self.plain(l, "a rung label").unwrap_or_default(),
+                Some(l) => self
+                    .plain(l, "a rung label")
+                    .map(Cow::into_owned)
+                    .unwrap_or_default(),
                 None => rung.name.name.to_string(),
             };
             self.rungs.push(typed::Rung {
@@ -236,6 +240,7 @@ impl<'a> Checker<'a> {
         }
         let plugin = self
             .plain(&decl.plugin, "a plugin name")
+            .map(Cow::into_owned)
             .unwrap_or_default();
         let mut config: Vec<(String, Const)> = Vec::new();
         for item in &decl.config {
@@ -399,7 +404,7 @@ impl<'a> Checker<'a> {
             K::Bool(b) => Const::Bool(*b),
             K::Int(n) => Const::Int(*n),
             K::Float(f) => Const::Float(*f),
-            K::Str(s) => Const::Str(self.plain(s, "a configuration value")?),
+            K::Str(s) => Const::Str(self.plain(s, "a configuration value")?.into_owned()),
             K::Duration { value, unit } => Const::Duration(value * unit.millis()),
             K::Percent(p) => Const::Percent(p / 100.0),
             K::Date(d) => Const::Date(d.days_since_epoch()),
@@ -449,7 +454,7 @@ impl<'a> Checker<'a> {
     }
 
     /// The text of a string that must not interpolate.
-    pub(super) fn plain(&mut self, s: &StrLit, what: &str) -> Option<String> {
+    pub(super) fn plain<'s>(&mut self, s: &'s StrLit, what: &str) -> Option<Cow<'s, str>> {
         let text = s.as_plain();
         if text.is_none() {
             self.diags.push(

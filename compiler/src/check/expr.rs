@@ -46,7 +46,11 @@ impl Checker<'_> {
                 span,
             )),
             K::Str(s) => match s.as_plain() {
-                Some(text) => Some(typed(T::Const(Const::Str(text)), Type::String, span)),
+                Some(text) => Some(typed(
+                    T::Const(Const::Str(text.into_owned())),
+                    Type::String,
+                    span,
+                )),
                 None => {
                     let text = self.text(s, scope)?;
                     Some(typed(T::Interp(text), Type::String, span))

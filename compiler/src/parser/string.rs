@@ -15,9 +15,11 @@ impl Cx {
             .get(1..pair.as_str().len().saturating_sub(1))
             .unwrap_or("");
         let base = span.start as usize + 1;
-        let mut parts = Vec::new();
+        // Most strings are one part, one run of plain characters: each is allocated at its
+        // size, which costs less than growing into it.
+        let mut parts = Vec::with_capacity(1);
         let mut text = String::new();
-        // Runs of plain characters are copied whole; most strings are one run.
+        // Runs of plain characters are copied whole.
         let mut rest = 0;
         while let Some(at) = body[rest..].find(['\\', '{', '}']).map(|at| rest + at) {
             text.push_str(&body[rest..at]);
@@ -66,7 +68,12 @@ impl Cx {
                 ),
             }
         }
-        text.push_str(&body[rest..]);
+        let tail = &body[rest..];
+        let text = if text.is_empty() {
+            tail.to_owned()
+        } else {
+            text + tail
+        };
         if !text.is_empty() {
             parts.push(StrPart::Text(text));
         }
