@@ -134,8 +134,14 @@ impl<'a> Checker<'a> {
             );
             return;
         }
-        if let Some(prev) = self.declared.iter().find(|d| d.path == path) {
-            let first = prev.span;
+        // Besides the built-in facts (refused above), the schema holds the declared ones: a
+        // lookup there spares searching every declaration for each.
+        if self.schema.contains(&path) {
+            let first = self
+                .declared
+                .iter()
+                .find(|d| d.path == path)
+                .map_or(span, |d| d.span);
             self.duplicate("fact", &path, span, first);
             return;
         }
