@@ -90,8 +90,8 @@ pub fn compile_with(root: &Path, fs: &dyn load::FileSystem, options: &Options) -
     }
 }
 
-/// Requirements from which analysis runs on a thread of its own, beside lowering (both only
-/// read the typed program); below it, a thread costs more than it saves.
+/// Requirements from which a helper thread analyses beside lowering (both only read the typed
+/// program); below it, a thread costs more than it saves.
 const PARALLEL_REQUIREMENTS: usize = 1000;
 
 /// Analyses and lowers `t`. The syntax trees are no longer needed: they are freed on the
