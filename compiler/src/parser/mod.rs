@@ -30,33 +30,23 @@ struct Grammar;
 /// A large file is parsed in regions of whole declarations, one thread each; if any region
 /// has a syntax error the file is parsed again as one, so errors read exactly as they would.
 pub fn parse(file: FileId, text: &str) -> Result<ast::Module, Diagnostics> {
-    let decls = scan::declarations(text).map_err(|r| refused(file, r))?;
-    let regions = scan::regions(&decls, text.len(), region_count(text.len()));
-    if regions.len() > 1 {
-        let parsed = std::thread::scope(|scope| {
-            let handles: Vec<_> = regions
-                .iter()
-                .map(|&(start, end, levels)| {
-                    stack_for(levels)
-                        .spawn_scoped(scope, move || parse_region(file, text, start, end))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.ok().and_then(|h| join(h).ok()))
-                .collect::<Option<Vec<_>>>()
-        });
-        if let Some(parsed) = parsed {
-            let mut items = Vec::new();
-            let mut diags = Diagnostics::default();
-            for (region_items, region_diags) in parsed {
-                items.extend(region_items);
-                diags.extend(region_diags);
+    let count = region_count(text.len());
+    let levels = if count > 1 {
+        match parse_regions(file, text, count).map_err(|r| refused(file, r))? {
+            Pieces::Regions(parsed) => {
+                let mut items = Vec::new();
+                let mut diags = Diagnostics::default();
+                for (region_items, region_diags) in parsed {
+                    items.extend(region_items);
+                    diags.extend(region_diags);
+                }
+                return finish(file, items, diags);
             }
-            return finish(file, items, diags);
+            Pieces::Whole { levels } => levels,
         }
-    }
-    let levels = decls.iter().map(|d| d.levels).max().unwrap_or(0);
+    } else {
+        scan::deepest(text).map_err(|r| refused(file, r))?
+    };
     let (items, diags) = on_stack(file, levels, || {
         parse_region(file, text, 0, text.len()).map_err(|err| {
             let mut diags = Diagnostics::default();
@@ -65,6 +55,46 @@ pub fn parse(file: FileId, text: &str) -> Result<ast::Module, Diagnostics> {
         })
     })??;
     finish(file, items, diags)
+}
+
+/// What [`parse_regions`] parsed.
+enum Pieces {
+    /// The items and diagnostics of each region, in order.
+    Regions(Vec<(Vec<Item>, Diagnostics)>),
+    /// The file is to be parsed in one piece: it is one region, a region has a syntax error,
+    /// or a thread could not start. `levels` is the deepest nesting of any declaration.
+    Whole { levels: usize },
+}
+
+/// Parses `text` in up to `count` regions, each on its own thread, started as soon as the scan
+/// has found where the region ends: the scan of the rest goes on beside the first regions'
+/// parsing instead of before it.
+fn parse_regions(file: FileId, text: &str, count: usize) -> Result<Pieces, scan::Refusal> {
+    std::thread::scope(|scope| {
+        let mut regions = scan::Regions::new(text.len(), count);
+        let mut handles = Vec::new();
+        let mut levels = 0;
+        // After a refusal, the threads already started are still joined (their items unused).
+        scan::declarations(text, |decl, end| {
+            levels = levels.max(decl.levels);
+            match regions.add(decl, end) {
+                Some((0, end, _)) if end == text.len() => {}
+                Some((start, end, region_levels)) => handles.push(
+                    stack_for(region_levels)
+                        .spawn_scoped(scope, move || parse_region(file, text, start, end)),
+                ),
+                None => {}
+            }
+        })?;
+        if handles.is_empty() {
+            return Ok(Pieces::Whole { levels });
+        }
+        let parsed = handles
+            .into_iter()
+            .map(|h| h.ok().and_then(|h| join(h).ok()))
+            .collect::<Option<Vec<_>>>();
+        Ok(parsed.map_or(Pieces::Whole { levels }, Pieces::Regions))
+    })
 }
 
 fn finish(file: FileId, items: Vec<Item>, diags: Diagnostics) -> Result<ast::Module, Diagnostics> {
@@ -101,8 +131,7 @@ fn parse_region(
 
 /// Parses a single expression (for tests, the fuzzer and tools).
 pub fn parse_expr(file: FileId, text: &str) -> Result<ast::Expr, Diagnostics> {
-    let decls = scan::declarations(text).map_err(|r| refused(file, r))?;
-    let levels = decls.iter().map(|d| d.levels).max().unwrap_or(0);
+    let levels = scan::deepest(text).map_err(|r| refused(file, r))?;
     on_stack(file, levels, || {
         let mut cx = Cx::new(file, 0);
         let pair = match parse_rule(Rule::standalone_expr, text) {
