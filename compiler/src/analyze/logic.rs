@@ -178,25 +178,34 @@ impl Cx<'_> {
             return None;
         }
         let mut out = Dnf::new();
-        for x in &a {
-            'pair: for y in &b {
-                let mut merged = x.clone();
-                for (var, set) in y {
-                    match merged.iter_mut().find(|(v, _)| v == var) {
-                        Some((_, existing)) => {
-                            *existing = existing.intersect(set);
-                            if existing.is_empty() {
-                                self.conflicts.push(var.clone());
-                                continue 'pair;
-                            }
-                        }
-                        None => merged.push((var.clone(), set.clone())),
-                    }
-                }
-                out.push(merged);
+        for x in a {
+            // The last conjunction `x` meets takes it itself: most meet only one.
+            let Some((last, rest)) = b.split_last() else {
+                break;
+            };
+            for y in rest {
+                out.extend(self.conjoin(x.clone(), y));
             }
+            out.extend(self.conjoin(x, last));
         }
         Some(out)
+    }
+
+    /// `x and y`, or `None` when a variable is left no value.
+    fn conjoin(&mut self, mut x: Conj, y: &Conj) -> Option<Conj> {
+        for (var, set) in y {
+            match x.iter_mut().find(|(v, _)| v == var) {
+                Some((_, existing)) => {
+                    *existing = existing.intersect(set);
+                    if existing.is_empty() {
+                        self.conflicts.push(var.clone());
+                        return None;
+                    }
+                }
+                None => x.push((var.clone(), set.clone())),
+            }
+        }
+        Some(x)
     }
 }
 
