@@ -11,7 +11,8 @@ use std::sync::Arc;
 use pest::Parser as _;
 use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
+use smallvec::SmallVec;
 
 use crate::ast::{
     self, ChecklistItem, ConfigItem, EscalateDecl, EscalateItem, EscalateItemKind, FactDecl,
@@ -428,7 +429,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
     })
 }
 
-struct Cx {
+struct Cx<'i> {
     file: FileId,
     /// Where the text pest saw starts in the file.
     base: usize,
@@ -437,35 +438,39 @@ struct Cx {
     depth: usize,
     /// Every distinct name read so far, shared by the [`Ident`]s that spell it.
     names: FxHashSet<Arc<str>>,
+    /// The names of the segments of every dotted name read so far (`tests.unit.failed`):
+    /// one lookup per path instead of one per segment.
+    paths: FxHashMap<&'i str, SmallVec<[Arc<str>; 3]>>,
 }
 
-impl Cx {
-    fn new(file: FileId, base: usize) -> Cx {
+impl<'i> Cx<'i> {
+    fn new(file: FileId, base: usize) -> Cx<'i> {
         Cx {
             file,
             base,
             diags: Diagnostics::default(),
             depth: 0,
             names: FxHashSet::default(),
+            paths: FxHashMap::default(),
         }
     }
 
     /// A pair's span. The grammar puts whitespace only before tokens, so a pair ends at its
     /// last token.
-    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+    fn span(&self, pair: &Pair<'i, Rule>) -> Span {
         let span = pair.as_span();
         Span::new(self.file, self.base + span.start(), self.base + span.end())
     }
 
     /// A name being declared or referred to; reserved words are refused.
-    fn lower_ident(&mut self, pair: Pair<'_, Rule>) -> Ident {
+    fn lower_ident(&mut self, pair: Pair<'i, Rule>) -> Ident {
         let ident = self.lower_word(pair);
         self.refuse_reserved(&ident);
         ident
     }
 
     /// A field name after `.`, where reserved words are fine (`deps.count`).
-    fn lower_word(&mut self, pair: Pair<'_, Rule>) -> Ident {
+    fn lower_word(&mut self, pair: Pair<'i, Rule>) -> Ident {
         Ident {
             name: self.name(pair.as_str()),
             span: self.span(&pair),
@@ -474,12 +479,7 @@ impl Cx {
 
     /// The shared spelling of a name.
     fn name(&mut self, text: &str) -> Arc<str> {
-        if let Some(name) = self.names.get(text) {
-            return Arc::clone(name);
-        }
-        let name: Arc<str> = Arc::from(text);
-        self.names.insert(Arc::clone(&name));
-        name
+        shared_name(&mut self.names, text)
     }
 
     fn refuse_reserved(&mut self, ident: &Ident) {
@@ -502,7 +502,7 @@ impl Cx {
         }
     }
 
-    fn lower_path(&mut self, pair: Pair<'_, Rule>) -> ast::Path {
+    fn lower_path(&mut self, pair: Pair<'i, Rule>) -> ast::Path {
         let span = self.span(&pair);
         let segments = pair
             .into_inner()
@@ -517,7 +517,7 @@ impl Cx {
         ast::Path { segments, span }
     }
 
-    fn lower_item(&mut self, pair: Pair<'_, Rule>) -> Item {
+    fn lower_item(&mut self, pair: Pair<'i, Rule>) -> Item {
         let span = self.span(&pair);
         let rule = pair.as_rule();
         let mut inner = pair.into_inner();
@@ -564,7 +564,7 @@ impl Cx {
         Item { kind, span }
     }
 
-    fn lower_rung_decl(&mut self, pair: Pair<'_, Rule>) -> RungDecl {
+    fn lower_rung_decl(&mut self, pair: Pair<'i, Rule>) -> RungDecl {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let name = self.lower_ident(next(&mut inner));
@@ -572,7 +572,7 @@ impl Cx {
         RungDecl { name, label, span }
     }
 
-    fn lower_rule_decl(&mut self, mut inner: pest::iterators::Pairs<'_, Rule>) -> RuleDecl {
+    fn lower_rule_decl(&mut self, mut inner: pest::iterators::Pairs<'i, Rule>) -> RuleDecl {
         let name = self.lower_ident(next(&mut inner));
         let mut params = Vec::new();
         let mut body = None;
@@ -596,14 +596,14 @@ impl Cx {
         }
     }
 
-    fn lower_config_item(&mut self, pair: Pair<'_, Rule>) -> ConfigItem {
+    fn lower_config_item(&mut self, pair: Pair<'i, Rule>) -> ConfigItem {
         let mut inner = pair.into_inner();
         let key = self.lower_ident(next(&mut inner));
         let value = self.lower_expr(next(&mut inner));
         ConfigItem { key, value }
     }
 
-    fn lower_gate_item(&mut self, pair: Pair<'_, Rule>) -> Requirement {
+    fn lower_gate_item(&mut self, pair: Pair<'i, Rule>) -> Requirement {
         let span = self.span(&pair);
         let mut kind = ReqKind::Require;
         let mut severity = None;
@@ -632,7 +632,7 @@ impl Cx {
         }
     }
 
-    fn lower_escalate_item(&mut self, pair: Pair<'_, Rule>) -> EscalateItem {
+    fn lower_escalate_item(&mut self, pair: Pair<'i, Rule>) -> EscalateItem {
         let span = self.span(&pair);
         let rule = pair.as_rule();
         let mut inner = pair.into_inner();
@@ -666,7 +666,7 @@ impl Cx {
         EscalateItem { kind, span }
     }
 
-    fn lower_checklist_item(&mut self, pair: Pair<'_, Rule>) -> ChecklistItem {
+    fn lower_checklist_item(&mut self, pair: Pair<'i, Rule>) -> ChecklistItem {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let label = self.lower_string(next(&mut inner));
@@ -674,7 +674,7 @@ impl Cx {
         ChecklistItem { label, expr, span }
     }
 
-    fn lower_type(&mut self, pair: Pair<'_, Rule>) -> TypeExpr {
+    fn lower_type(&mut self, pair: Pair<'i, Rule>) -> TypeExpr {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
             Rule::scalar_type => TypeExprKind::Scalar(match pair.as_str() {
@@ -704,6 +704,16 @@ impl Cx {
         };
         TypeExpr { kind, span }
     }
+}
+
+/// The spelling of `text` in `names`, added on first use.
+fn shared_name(names: &mut FxHashSet<Arc<str>>, text: &str) -> Arc<str> {
+    if let Some(name) = names.get(text) {
+        return Arc::clone(name);
+    }
+    let name: Arc<str> = Arc::from(text);
+    names.insert(Arc::clone(&name));
+    name
 }
 
 fn lower_severity(text: &str) -> Severity {

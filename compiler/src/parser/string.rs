@@ -6,8 +6,8 @@ use super::{Cx, Rule};
 use crate::ast::{Ident, Path, Span, StrLit, StrPart};
 use crate::diag::{Code, Diagnostic};
 
-impl Cx {
-    pub(super) fn lower_string(&mut self, pair: Pair<'_, Rule>) -> StrLit {
+impl<'i> Cx<'i> {
+    pub(super) fn lower_string(&mut self, pair: Pair<'i, Rule>) -> StrLit {
         let span = self.span(&pair);
         // The body starts after the opening quote.
         let body = pair
