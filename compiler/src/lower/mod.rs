@@ -59,6 +59,7 @@ pub fn lower(program: &typed::Program, sources: &SourceMap) -> ir::Program {
         },
         consts: HashMap::default(),
         types: HashMap::default(),
+        scalar_types: [None; 8],
     };
     for rule in &program.rules {
         let body = cx.expr(&rule.body);
@@ -134,7 +135,11 @@ struct Lowerer {
     program: ir::Program,
     /// The pool indices of the constants with each [`const_hash`]: most hashes have one.
     consts: HashMap<u64, SmallVec<[u32; 1]>>,
+    /// Lists and records → pool index.
     types: HashMap<Type, u32>,
+    /// Scalar types → pool index, by [`scalar_index`]: every node has a type, most a scalar
+    /// one, and this spares hashing it.
+    scalar_types: [Option<u32>; 8],
 }
 
 impl Lowerer {
@@ -238,14 +243,39 @@ impl Lowerer {
     }
 
     fn ty(&mut self, ty: &Type) -> u32 {
-        if let Some(&id) = self.types.get(ty) {
+        let scalar = scalar_index(ty);
+        let pooled = match scalar {
+            Some(i) => self.scalar_types[i],
+            None => self.types.get(ty).copied(),
+        };
+        if let Some(id) = pooled {
             return id;
         }
         let id = index(self.program.types.len());
         self.program.types.push(ty.clone());
-        self.types.insert(ty.clone(), id);
+        match scalar {
+            Some(i) => self.scalar_types[i] = Some(id),
+            None => {
+                self.types.insert(ty.clone(), id);
+            }
+        }
         id
     }
+}
+
+/// The place of a scalar type in [`Lowerer::scalar_types`].
+fn scalar_index(ty: &Type) -> Option<usize> {
+    Some(match ty {
+        Type::Bool => 0,
+        Type::Int => 1,
+        Type::Float => 2,
+        Type::String => 3,
+        Type::Duration => 4,
+        Type::Percent => 5,
+        Type::Rung => 6,
+        Type::Date => 7,
+        Type::List(_) | Type::Record(_) => return None,
+    })
 }
 
 /// A hash of a constant's bits, for [`same_const`].
