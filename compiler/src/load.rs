@@ -139,7 +139,7 @@ impl Loader<'_> {
                 );
                 continue;
             };
-            let target = normalize(&dir.join(&rel));
+            let target = normalize(&dir.join(&*rel));
             if let Some(pos) = self.stack.iter().position(|p| *p == target) {
                 let chain: Vec<String> = self.stack[pos..]
                     .iter()

@@ -163,7 +163,8 @@ pub enum ExprKind {
     /// A field of every record of a list: `kafka.groups.lag` is a `list<int>`.
     Project(Box<Expr>, String),
     Unary(UnaryOp, Box<Expr>),
-    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// An operator and its operands, in one allocation (binary nodes are the most common).
+    Binary(BinaryOp, Box<[Expr; 2]>),
     Call(Builtin, Vec<Expr>),
     /// A rule reference or call, with its arguments.
     Rule(RuleId, Vec<Expr>),
@@ -233,9 +234,10 @@ impl Expr {
         match &self.kind {
             ExprKind::Const(_) | ExprKind::Fact(_) | ExprKind::Local(_) | ExprKind::Target => {}
             ExprKind::Field(e, _) | ExprKind::Project(e, _) | ExprKind::Unary(_, e) => e.walk(f),
-            ExprKind::Binary(_, a, b) => {
-                a.walk(f);
-                b.walk(f);
+            ExprKind::Binary(_, operands) => {
+                for operand in operands.iter() {
+                    operand.walk(f);
+                }
             }
             ExprKind::Call(_, args) | ExprKind::Rule(_, args) | ExprKind::List(args) => {
                 for a in args {

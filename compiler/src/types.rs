@@ -45,8 +45,8 @@ impl Type {
             TypeExprKind::Record(fields) => {
                 let mut out: Vec<(String, Type)> = Vec::new();
                 for f in fields {
-                    if !out.iter().any(|(n, _)| *n == f.name.name) {
-                        out.push((f.name.name.clone(), Type::from_ast(&f.ty)));
+                    if !out.iter().any(|(n, _)| **n == *f.name.name) {
+                        out.push((f.name.name.to_string(), Type::from_ast(&f.ty)));
                     }
                 }
                 Type::Record(out)

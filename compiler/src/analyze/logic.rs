@@ -100,9 +100,9 @@ impl Cx<'_> {
                 Dnf::new()
             }),
             ExprKind::Unary(UnaryOp::Not, inner) => self.dnf(inner, !negated),
-            ExprKind::Binary(op @ (BinaryOp::And | BinaryOp::Or), l, r) => {
-                let a = self.dnf(l, negated)?;
-                let b = self.dnf(r, negated)?;
+            ExprKind::Binary(op @ (BinaryOp::And | BinaryOp::Or), operands) => {
+                let a = self.dnf(&operands[0], negated)?;
+                let b = self.dnf(&operands[1], negated)?;
                 // `and` distributes; under negation it becomes `or` (De Morgan).
                 if (*op == BinaryOp::And) != negated {
                     self.product(a, b)
@@ -119,8 +119,8 @@ impl Cx<'_> {
                 self.depth -= 1;
                 out
             }
-            ExprKind::Binary(op, l, r) if op.is_comparison() && *op != BinaryOp::In => {
-                match self.comparison(*op, l, r) {
+            ExprKind::Binary(op, operands) if op.is_comparison() && *op != BinaryOp::In => {
+                match self.comparison(*op, &operands[0], &operands[1]) {
                     Some((var, set, domain)) => {
                         let set = if negated { set.complement() } else { set };
                         Some(self.atom(var, set.intersect(&domain)))
@@ -178,25 +178,34 @@ impl Cx<'_> {
             return None;
         }
         let mut out = Dnf::new();
-        for x in &a {
-            'pair: for y in &b {
-                let mut merged = x.clone();
-                for (var, set) in y {
-                    match merged.iter_mut().find(|(v, _)| v == var) {
-                        Some((_, existing)) => {
-                            *existing = existing.intersect(set);
-                            if existing.is_empty() {
-                                self.conflicts.push(var.clone());
-                                continue 'pair;
-                            }
-                        }
-                        None => merged.push((var.clone(), set.clone())),
-                    }
-                }
-                out.push(merged);
+        for x in a {
+            // The last conjunction `x` meets takes it itself: most meet only one.
+            let Some((last, rest)) = b.split_last() else {
+                break;
+            };
+            for y in rest {
+                out.extend(self.conjoin(x.clone(), y));
             }
+            out.extend(self.conjoin(x, last));
         }
         Some(out)
+    }
+
+    /// `x and y`, or `None` when a variable is left no value.
+    fn conjoin(&mut self, mut x: Conj, y: &Conj) -> Option<Conj> {
+        for (var, set) in y {
+            match x.iter_mut().find(|(v, _)| v == var) {
+                Some((_, existing)) => {
+                    *existing = existing.intersect(set);
+                    if existing.is_empty() {
+                        self.conflicts.push(var.clone());
+                        return None;
+                    }
+                }
+                None => x.push((var.clone(), set.clone())),
+            }
+        }
+        Some(x)
     }
 }
 
@@ -267,8 +276,8 @@ fn constant(e: &Expr) -> Option<f64> {
             _ => None,
         },
         ExprKind::Unary(UnaryOp::Neg, inner) => constant(inner).map(|v| -v),
-        ExprKind::Binary(op, l, r) => {
-            let (a, b) = (constant(l)?, constant(r)?);
+        ExprKind::Binary(op, operands) => {
+            let (a, b) = (constant(&operands[0])?, constant(&operands[1])?);
             let v = match op {
                 BinaryOp::Add => a + b,
                 BinaryOp::Sub => a - b,

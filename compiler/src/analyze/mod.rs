@@ -7,32 +7,103 @@ mod logic;
 mod tests;
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use logic::Verdict;
 
 use crate::ast::{ReqKind, Span};
 use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::typed::{Expr, ExprKind, FactOrigin, Program};
+use crate::typed::{Expr, ExprKind, FactOrigin, Program, Requirement};
 
 /// Every warning the analysis finds; it never reports errors.
 pub fn analyze(program: &Program) -> Diagnostics {
-    let mut diags = Diagnostics::default();
-    satisfiability(program, &mut diags);
-    usage(program, &mut diags);
-    reachability(program, &mut diags);
-    diags
+    let analysis = Shared::new(program);
+    let parts = analysis.work();
+    analysis.finish(parts)
 }
 
-fn satisfiability(program: &Program, diags: &mut Diagnostics) {
-    for req in program.gates.iter().flat_map(|g| &g.requirements) {
-        let what = match req.kind {
-            ReqKind::Require => "requirement",
-            ReqKind::Warn => "warning",
-        };
-        let subject = || format!("{what} `{}`", req.name);
-        let outcomes = ("can never be satisfied", "can never fail");
-        report(program, &req.expr, subject, outcomes, diags);
+/// Requirements analysed as one task: few enough tasks that taking one costs nothing, enough
+/// that threads finishing other work at different times still share the analysis evenly.
+const CHUNK: usize = 256;
+
+/// The analysis as tasks that any number of threads share: each thread calls [`Shared::work`],
+/// which takes the next task until none is left, and [`Shared::finish`] puts the warnings of
+/// every task in the order [`analyze`] gives them.
+#[derive(Debug)]
+pub struct Shared<'p> {
+    program: &'p Program,
+    requirements: Vec<&'p Requirement>,
+    next: AtomicUsize,
+}
+
+/// The warnings of one task, by its number.
+#[derive(Debug)]
+pub struct Part(usize, Diagnostics);
+
+impl<'p> Shared<'p> {
+    pub fn new(program: &'p Program) -> Self {
+        Shared {
+            program,
+            requirements: program.gates.iter().flat_map(|g| &g.requirements).collect(),
+            next: AtomicUsize::new(0),
+        }
     }
+
+    /// Task 0 is the usage and reachability of the whole program (the largest, so it is
+    /// taken first; its warnings come last); then chunks of requirements; the last task is
+    /// the escalations and the checklist.
+    fn tasks(&self) -> usize {
+        self.requirements.len().div_ceil(CHUNK) + 2
+    }
+
+    /// Runs tasks until every task is taken.
+    pub fn work(&self) -> Vec<Part> {
+        let mut parts = Vec::new();
+        loop {
+            let task = self.next.fetch_add(1, Ordering::Relaxed);
+            if task >= self.tasks() {
+                return parts;
+            }
+            let mut diags = Diagnostics::default();
+            if task == 0 {
+                usage(self.program, &mut diags);
+                reachability(self.program, &mut diags);
+            } else if task == self.tasks() - 1 {
+                satisfiability(self.program, &mut diags);
+            } else {
+                let chunk = self.requirements.chunks(CHUNK).nth(task - 1);
+                for req in chunk.into_iter().flatten() {
+                    requirement(self.program, req, &mut diags);
+                }
+            }
+            parts.push(Part(task, diags));
+        }
+    }
+
+    /// The warnings of every task (each thread's [`Shared::work`]) in their order.
+    pub fn finish(&self, mut parts: Vec<Part>) -> Diagnostics {
+        parts.sort_by_key(|Part(task, _)| if *task == 0 { usize::MAX } else { *task });
+        let mut diags = Diagnostics::default();
+        for Part(_, part) in parts {
+            diags.extend(part);
+        }
+        diags
+    }
+}
+
+fn requirement(program: &Program, req: &Requirement, diags: &mut Diagnostics) {
+    let what = match req.kind {
+        ReqKind::Require => "requirement",
+        ReqKind::Warn => "warning",
+    };
+    let subject = || format!("{what} `{}`", req.name);
+    let outcomes = ("can never be satisfied", "can never fail");
+    report(program, &req.expr, subject, outcomes, diags);
+}
+
+/// Whether the escalations can fire and the checklist items can be checked (requirements are
+/// tasks of their own).
+fn satisfiability(program: &Program, diags: &mut Diagnostics) {
     for esc in &program.escalations {
         let subject = || {
             let title: String = esc
@@ -96,21 +167,36 @@ fn report(
 }
 
 /// What the used part of the program reads: rules reached from gates, escalations and the
-/// checklist, and the facts those read.
-#[derive(Default)]
+/// checklist, and the facts those read; by id, as every fact read is marked.
 struct Used {
-    rules: BTreeSet<usize>,
-    facts: BTreeSet<usize>,
+    rules: Vec<bool>,
+    facts: Vec<bool>,
 }
 
 impl Used {
+    fn new(program: &Program) -> Self {
+        Used {
+            rules: vec![false; program.rules.len()],
+            facts: vec![false; program.facts.len()],
+        }
+    }
+
     fn visit(&mut self, program: &Program, e: &Expr) {
         let mut pending = Vec::new();
         e.walk(&mut |node| match &node.kind {
             ExprKind::Fact(id) => {
-                self.facts.insert(*id);
+                if let Some(read) = self.facts.get_mut(*id) {
+                    *read = true;
+                }
             }
-            ExprKind::Rule(id, _) if self.rules.insert(*id) => pending.push(*id),
+            ExprKind::Rule(id, _) => {
+                if let Some(used) = self.rules.get_mut(*id)
+                    && !*used
+                {
+                    *used = true;
+                    pending.push(*id);
+                }
+            }
             _ => {}
         });
         for id in pending {
@@ -122,7 +208,7 @@ impl Used {
 }
 
 fn usage(program: &Program, diags: &mut Diagnostics) {
-    let mut used = Used::default();
+    let mut used = Used::new(program);
     for gate in &program.gates {
         for req in &gate.requirements {
             used.visit(program, &req.expr);
@@ -144,25 +230,31 @@ fn usage(program: &Program, diags: &mut Diagnostics) {
     for item in &program.checklist {
         used.visit(program, &item.expr);
     }
-    for (id, rule) in program.rules.iter().enumerate() {
-        if !used.rules.contains(&id) {
-            diags.push(
-                Diagnostic::new(
-                    Code::UnusedRule,
-                    rule.span,
-                    format!("rule `{}` is never used", rule.name),
-                )
-                .label("not referenced by any gate, escalation or checklist item")
-                .help("remove it, or use it in a requirement"),
-            );
-        }
-    }
-    let read: BTreeSet<&str> = used
-        .facts
+    for (rule, _) in program
+        .rules
         .iter()
-        .filter_map(|id| program.facts.get(*id))
-        .map(|f| f.path.as_str())
-        .collect();
+        .zip(&used.rules)
+        .filter(|(_, used)| !**used)
+    {
+        diags.push(
+            Diagnostic::new(
+                Code::UnusedRule,
+                rule.span,
+                format!("rule `{}` is never used", rule.name),
+            )
+            .label("not referenced by any gate, escalation or checklist item")
+            .help("remove it, or use it in a requirement"),
+        );
+    }
+    let read_facts = || {
+        program
+            .facts
+            .iter()
+            .zip(&used.facts)
+            .filter(|(_, read)| **read)
+            .map(|(fact, _)| fact)
+    };
+    let read: BTreeSet<&str> = read_facts().map(|f| f.path.as_str()).collect();
     for fact in &program.declared_facts {
         if !read.contains(fact.path.as_str()) {
             diags.push(
@@ -177,12 +269,7 @@ fn usage(program: &Program, diags: &mut Diagnostics) {
         }
     }
     for (id, check) in program.checks.iter().enumerate() {
-        let read_any = used.facts.iter().any(|f| {
-            program
-                .facts
-                .get(*f)
-                .is_some_and(|fact| fact.origin == FactOrigin::Check(id))
-        });
+        let read_any = read_facts().any(|fact| fact.origin == FactOrigin::Check(id));
         if !read_any {
             diags.push(
                 Diagnostic::new(

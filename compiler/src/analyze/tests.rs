@@ -141,3 +141,40 @@ fn the_brief_sketch_warns_about_what_it_does_not_use() {
         ]
     );
 }
+
+#[test]
+fn threads_sharing_the_analysis_warn_as_one_does() {
+    // Enough requirements for several tasks, warnings scattered over them, and unused items.
+    let mut body = String::from("rule spare = true\n");
+    for gate in ["a -> b", "b -> c"] {
+        body.push_str(&format!("gate {gate} {{\n"));
+        for i in 0..700 {
+            let expr = match i % 97 {
+                0 => "tests.unit.failed > 5 and tests.unit.failed < 3",
+                1 => "tests.unit.failed > 5 or tests.unit.failed <= 5",
+                _ => "tests.unit.failed < 3",
+            };
+            body.push_str(&format!("  require \"r{i}\": {expr}\n"));
+        }
+        body.push_str("}\n");
+    }
+    let fs = MemoryFs::new().with("p.phasev", format!("{PRELUDE}{body}"));
+    let c = compile_with(Path::new("p.phasev"), &fs, &Options::default());
+    let program = c.typed.expect("the policy checks");
+    let alone = crate::analyze::analyze(&program);
+    let shared = crate::analyze::Shared::new(&program);
+    let parts = std::thread::scope(|scope| {
+        let other = scope.spawn(|| shared.work());
+        let mut parts = shared.work();
+        parts.extend(other.join().unwrap());
+        parts
+    });
+    let together = shared.finish(parts);
+    let messages = |d: crate::diag::Diagnostics| -> Vec<String> {
+        d.iter().map(|d| d.message().to_owned()).collect()
+    };
+    let alone = messages(alone);
+    assert_eq!(alone.len(), 2 * 16 + 1, "{alone:?}");
+    assert_eq!(messages(together), alone);
+    assert_eq!(messages(c.diagnostics), alone, "compile_with shares it too");
+}

@@ -3,7 +3,9 @@
 //! Nodes are a struct plus a kind enum and a small `Copy` [`Span`]. Equality ignores spans, so
 //! two trees that differ only in layout compare equal (the formatter's round-trip property).
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -60,9 +62,11 @@ impl Span {
     }
 }
 
+/// A name as written. Names repeat (every fact path spells out its namespace), so the parser
+/// shares one allocation per distinct name in a file: cloning one costs no allocation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ident {
-    pub name: String,
+    pub name: Arc<str>,
     pub span: Span,
 }
 
@@ -273,16 +277,22 @@ pub struct StrLit {
 }
 
 impl StrLit {
-    /// The text when the literal has no holes.
-    pub fn as_plain(&self) -> Option<String> {
-        let mut out = String::new();
-        for part in &self.parts {
-            match part {
-                StrPart::Text(t) => out.push_str(t),
-                StrPart::Hole(_) => return None,
+    /// The text when the literal has no holes; borrowed when it is one run, as most are.
+    pub fn as_plain(&self) -> Option<Cow<'_, str>> {
+        match self.parts.as_slice() {
+            [] => Some(Cow::Borrowed("")),
+            [StrPart::Text(t)] => Some(Cow::Borrowed(t)),
+            parts => {
+                let mut out = String::new();
+                for part in parts {
+                    match part {
+                        StrPart::Text(t) => out.push_str(t),
+                        StrPart::Hole(_) => return None,
+                    }
+                }
+                Some(Cow::Owned(out))
             }
         }
-        Some(out)
     }
 
     /// The text with holes written back as `{path}`, for messages and labels.
@@ -334,7 +344,8 @@ pub enum ExprKind {
     /// Field access on something that is not a plain path, e.g. `(if c then a else b).x`.
     Field(Box<Expr>, Ident),
     Unary(UnaryOp, Box<Expr>),
-    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// An operator and its operands, in one allocation (binary nodes are the most common).
+    Binary(BinaryOp, Box<[Expr; 2]>),
     Call(Ident, Vec<Expr>),
     List(Vec<Expr>),
     Quant {

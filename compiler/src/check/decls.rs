@@ -1,6 +1,7 @@
 //! The declaration pass: policy name, ladder, `fact`s, rules and checks, with duplicate and
 //! shadowing errors. Runs before any expression is checked.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::{CheckSlot, Checker, ConfigField, RuleSlot, RuleState};
@@ -31,7 +32,7 @@ impl<'a> Checker<'a> {
                             );
                         } else {
                             policy = Some(name.span);
-                            self.name = Some(name.name.clone());
+                            self.name = Some(name.name.to_string());
                         }
                     }
                     ItemKind::Ladder(rungs) => match ladder {
@@ -90,17 +91,20 @@ impl<'a> Checker<'a> {
     fn collect_ladder(&mut self, span: Span, rungs: &[ast::RungDecl]) {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for rung in rungs {
-            if let Some(&first) = seen.get(rung.name.name.as_str()) {
+            if let Some(&first) = seen.get(&*rung.name.name) {
                 self.duplicate("rung", &rung.name.name, rung.name.span, first);
                 continue;
             }
             seen.insert(&rung.name.name, rung.name.span);
             let label = match &rung.label {
-                Some(l) => self.plain(l, "a rung label").unwrap_or_default(),
-                None => rung.name.name.clone(),
+                Some(l) => self
+                    .plain(l, "a rung label")
+                    .map(Cow::into_owned)
+                    .unwrap_or_default(),
+                None => rung.name.name.to_string(),
             };
             self.rungs.push(typed::Rung {
-                name: rung.name.name.clone(),
+                name: rung.name.name.to_string(),
                 label,
                 span: rung.name.span,
             });
@@ -130,8 +134,14 @@ impl<'a> Checker<'a> {
             );
             return;
         }
-        if let Some(prev) = self.declared.iter().find(|d| d.path == path) {
-            let first = prev.span;
+        // Besides the built-in facts (refused above), the schema holds the declared ones: a
+        // lookup there spares searching every declaration for each.
+        if self.schema.contains(&path) {
+            let first = self
+                .declared
+                .iter()
+                .find(|d| d.path == path)
+                .map_or(span, |d| d.span);
             self.duplicate("fact", &path, span, first);
             return;
         }
@@ -155,7 +165,7 @@ impl<'a> Checker<'a> {
     }
 
     fn collect_rule(&mut self, decl: &'a ast::RuleDecl) {
-        let name = &decl.name.name;
+        let name: &str = &decl.name.name;
         if let Some(&id) = self.rule_index.get(name) {
             let first = self.rules[id].decl.name.span;
             self.duplicate("rule", name, decl.name.span, first);
@@ -190,7 +200,7 @@ impl<'a> Checker<'a> {
         let mut params: Vec<(String, Type)> = Vec::new();
         for p in &decl.params {
             self.check_type_expr(&p.ty);
-            if params.iter().any(|(n, _)| *n == p.name.name) {
+            if params.iter().any(|(n, _)| **n == *p.name.name) {
                 self.diags.push(
                     Diagnostic::new(
                         Code::Duplicate,
@@ -201,9 +211,9 @@ impl<'a> Checker<'a> {
                     .help("give each parameter its own name"),
                 );
             }
-            params.push((p.name.name.clone(), Type::from_ast(&p.ty)));
+            params.push((p.name.name.to_string(), Type::from_ast(&p.ty)));
         }
-        self.rule_index.insert(name.clone(), self.rules.len());
+        self.rule_index.insert(name.to_owned(), self.rules.len());
         self.rules.push(RuleSlot {
             decl,
             params,
@@ -213,7 +223,7 @@ impl<'a> Checker<'a> {
     }
 
     fn collect_check(&mut self, decl: &ast::CheckDecl, span: Span) {
-        let name = &decl.name.name;
+        let name: &str = &decl.name.name;
         if let Some(&id) = self.check_index.get(name) {
             let first = self.checks[id].span;
             self.duplicate("check", name, decl.name.span, first);
@@ -236,10 +246,11 @@ impl<'a> Checker<'a> {
         }
         let plugin = self
             .plain(&decl.plugin, "a plugin name")
+            .map(Cow::into_owned)
             .unwrap_or_default();
         let mut config: Vec<(String, Const)> = Vec::new();
         for item in &decl.config {
-            if config.iter().any(|(k, _)| *k == item.key.name) {
+            if config.iter().any(|(k, _)| **k == *item.key.name) {
                 self.diags.push(
                     Diagnostic::new(
                         Code::Duplicate,
@@ -252,7 +263,7 @@ impl<'a> Checker<'a> {
                 continue;
             }
             if let Some(value) = self.constant(&item.value) {
-                config.push((item.key.name.clone(), value));
+                config.push((item.key.name.to_string(), value));
             }
         }
         let mut outputs = schema::check_outputs();
@@ -266,9 +277,9 @@ impl<'a> Checker<'a> {
         } else if self.options.all_plugins && !plugin.is_empty() {
             self.unknown_plugin(&decl.plugin, &plugin);
         }
-        self.check_index.insert(name.clone(), self.checks.len());
+        self.check_index.insert(name.to_owned(), self.checks.len());
         self.checks.push(CheckSlot {
-            name: name.clone(),
+            name: name.to_owned(),
             plugin,
             config,
             outputs,
@@ -312,7 +323,7 @@ impl<'a> Checker<'a> {
         config: &[(String, Const)],
     ) {
         for item in &decl.config {
-            let key = &item.key.name;
+            let key: &str = &item.key.name;
             let Some(field) = fields.iter().find(|f| f.name == *key) else {
                 let help = match did_you_mean(key, fields.iter().map(|f| f.name.as_str())) {
                     Some(near) => near,
@@ -358,7 +369,7 @@ impl<'a> Checker<'a> {
             }
         }
         for field in fields.iter().filter(|f| f.required) {
-            if !decl.config.iter().any(|i| i.key.name == field.name) {
+            if !decl.config.iter().any(|i| *i.key.name == *field.name) {
                 self.diags.push(
                     Diagnostic::new(
                         Code::PluginConfig,
@@ -426,7 +437,7 @@ impl<'a> Checker<'a> {
             K::Bool(b) => Const::Bool(*b),
             K::Int(n) => Const::Int(*n),
             K::Float(f) => Const::Float(*f),
-            K::Str(s) => Const::Str(self.plain(s, "a configuration value")?),
+            K::Str(s) => Const::Str(self.plain(s, "a configuration value")?.into_owned()),
             K::Duration { value, unit } => Const::Duration(value * unit.millis()),
             K::Percent(p) => Const::Percent(p / 100.0),
             K::Date(d) => Const::Date(d.days_since_epoch()),
@@ -476,7 +487,7 @@ impl<'a> Checker<'a> {
     }
 
     /// The text of a string that must not interpolate.
-    pub(super) fn plain(&mut self, s: &StrLit, what: &str) -> Option<String> {
+    pub(super) fn plain<'s>(&mut self, s: &'s StrLit, what: &str) -> Option<Cow<'s, str>> {
         let text = s.as_plain();
         if text.is_none() {
             self.diags.push(

@@ -46,7 +46,11 @@ impl Checker<'_> {
                 span,
             )),
             K::Str(s) => match s.as_plain() {
-                Some(text) => Some(typed(T::Const(Const::Str(text)), Type::String, span)),
+                Some(text) => Some(typed(
+                    T::Const(Const::Str(text.into_owned())),
+                    Type::String,
+                    span,
+                )),
                 None => {
                     let text = self.text(s, scope)?;
                     Some(typed(T::Interp(text), Type::String, span))
@@ -58,7 +62,10 @@ impl Checker<'_> {
                 self.field(base, field)
             }
             K::Unary(op, inner) => self.unary(*op, inner, span, scope),
-            K::Binary(op, l, r) => self.binary(*op, l, r, span, scope),
+            K::Binary(op, operands) => {
+                let [l, r] = &**operands;
+                self.binary(*op, l, r, span, scope)
+            }
             K::Call(name, args) => self.call(name, args, span, scope),
             K::List(items) => self.list(items, span, scope),
             K::Quant {
@@ -129,7 +136,7 @@ impl Checker<'_> {
     fn path(&mut self, path: &ast::Path, scope: &mut Scope) -> Option<typed::Expr> {
         let segs = &path.segments;
         let first = segs.first()?;
-        let head = &first.name;
+        let head: &str = &first.name;
         // 1. a local variable, then its fields
         if let Some((id, ty)) = scope.lookup(head) {
             let base = typed(T::Local(id), ty.clone(), first.span);
@@ -142,7 +149,7 @@ impl Checker<'_> {
         if let Some(&check) = self.check_index.get(head) {
             let out_ident = &segs[1];
             let outputs = &self.checks[check].outputs;
-            let Some((_, ty)) = outputs.iter().find(|(n, _)| *n == out_ident.name) else {
+            let Some((_, ty)) = outputs.iter().find(|(n, _)| **n == *out_ident.name) else {
                 let help = did_you_mean(&out_ident.name, outputs.iter().map(|(n, _)| n.as_str()));
                 let list: Vec<_> = outputs.iter().map(|(n, _)| format!("`{n}`")).collect();
                 self.diags.push(
@@ -176,7 +183,7 @@ impl Checker<'_> {
         {
             return Some(typed(T::Fact(id), fact.ty.clone(), path.span));
         }
-        let names: Vec<&str> = segs.iter().map(|s| s.name.as_str()).collect();
+        let names: Vec<&str> = segs.iter().map(|s| &*s.name).collect();
         if let Some((full, ty, n)) = self.schema.longest_prefix(&names) {
             let ty = ty.clone();
             let id = self.intern_schema_fact(&full, &ty);
@@ -227,7 +234,7 @@ impl Checker<'_> {
 
     /// A single name: a rung, a rule without parameters, or `target`.
     fn bare_name(&mut self, ident: &Ident, scope: &Scope) -> Option<typed::Expr> {
-        let name = &ident.name;
+        let name: &str = &ident.name;
         if let Some(rung) = self.rung(name) {
             return Some(typed(T::Const(Const::Rung(rung)), Type::Rung, ident.span));
         }
@@ -315,12 +322,12 @@ impl Checker<'_> {
         };
         Some(if project {
             typed(
-                T::Project(Box::new(base), field.name.clone()),
+                T::Project(Box::new(base), field.name.to_string()),
                 Type::List(Box::new(ty)),
                 span,
             )
         } else {
-            typed(T::Field(Box::new(base), field.name.clone()), ty, span)
+            typed(T::Field(Box::new(base), field.name.to_string()), ty, span)
         })
     }
 
@@ -435,7 +442,7 @@ impl Checker<'_> {
                 ty
             }
         };
-        Some(typed(T::Binary(op, Box::new(lt), Box::new(rt)), ty, span))
+        Some(typed(T::Binary(op, Box::new([lt, rt])), ty, span))
     }
 
     fn list(&mut self, items: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<typed::Expr> {
@@ -488,7 +495,7 @@ impl Checker<'_> {
             );
         };
         let id = u32::try_from(scope.vars.len()).unwrap_or(u32::MAX);
-        scope.vars.push((var.name.clone(), (**elem).clone()));
+        scope.vars.push((var.name.to_string(), (**elem).clone()));
         let body_t = self.bool_expr(
             body,
             scope,
@@ -522,7 +529,7 @@ impl Checker<'_> {
         if let Some(b) = Builtin::from_name(&name.name) {
             return self.builtin(b, name, args, span, scope);
         }
-        if let Some(&rule) = self.rule_index.get(&name.name) {
+        if let Some(&rule) = self.rule_index.get(&*name.name) {
             return self.rule_call(rule, name, args, span, scope, false);
         }
         let candidates: Vec<&str> = Builtin::ALL
@@ -787,7 +794,7 @@ impl Checker<'_> {
         let ty = body.as_ref().map(|b| b.ty.clone());
         if let Some(body) = body {
             self.typed_rules[rule] = Some(typed::Rule {
-                name: decl.name.name.clone(),
+                name: decl.name.name.to_string(),
                 params: self.rules[rule].params.clone(),
                 ret: body.ty.clone(),
                 body,

@@ -1,7 +1,9 @@
 //! Gates, escalations and the checklist: rungs in ladder order, unique names, bool conditions,
 //! complete escalation blocks.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use super::{Checker, Scope};
 use crate::ast::{self, EscalateItemKind, ItemKind, ReqKind, Severity, Span};
@@ -17,8 +19,8 @@ impl Checker<'_> {
     }
 
     pub(super) fn check_items(&mut self, modules: &[ast::Module]) {
-        let mut gates: HashMap<(u32, u32), Span> = HashMap::new();
-        let mut labels: HashMap<String, Span> = HashMap::new();
+        let mut gates: HashMap<(u32, u32), Span> = HashMap::default();
+        let mut labels: HashMap<Cow<'_, str>, Span> = HashMap::default();
         for module in modules {
             for item in &module.items {
                 match &item.kind {
@@ -65,8 +67,9 @@ impl Checker<'_> {
     ) {
         let from = self.gate_rung(&gate.from);
         let to = self.gate_rung(&gate.to);
-        let mut requirements = Vec::new();
-        let mut names: HashMap<String, Span> = HashMap::new();
+        let mut requirements = Vec::with_capacity(gate.items.len());
+        // Names as written (borrowed from the syntax tree: most need no copy).
+        let mut names: HashMap<Cow<'_, str>, Span> = HashMap::default();
         for req in &gate.items {
             let name = self.plain(&req.name, "a requirement name");
             if let Some(name) = &name {
@@ -85,7 +88,7 @@ impl Checker<'_> {
                 requirements.push(typed::Requirement {
                     kind: req.kind,
                     severity,
-                    name,
+                    name: name.into_owned(),
                     expr,
                     span: req.span,
                 });
@@ -313,10 +316,10 @@ impl Checker<'_> {
         });
     }
 
-    fn check_checklist_item(
+    fn check_checklist_item<'m>(
         &mut self,
-        entry: &ast::ChecklistItem,
-        labels: &mut HashMap<String, Span>,
+        entry: &'m ast::ChecklistItem,
+        labels: &mut HashMap<Cow<'m, str>, Span>,
     ) {
         let label = self.plain(&entry.label, "a checklist label");
         if let Some(label) = &label {
@@ -329,7 +332,7 @@ impl Checker<'_> {
         let expr = self.bool_expr(&entry.expr, &mut Scope::default(), "a checklist item");
         if let (Some(label), Some(expr)) = (label, expr) {
             self.checklist.push(typed::ChecklistItem {
-                label,
+                label: label.into_owned(),
                 expr,
                 span: entry.span,
             });

@@ -24,7 +24,7 @@ fn precedence(e: &Expr) -> u8 {
 fn open_ended(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Quant { .. } | ExprKind::If { .. } => true,
-        ExprKind::Binary(_, _, rhs) => open_ended(rhs),
+        ExprKind::Binary(_, operands) => open_ended(&operands[1]),
         ExprKind::Unary(_, operand) => open_ended(operand),
         _ => false,
     }
@@ -77,7 +77,8 @@ fn bare(e: &Expr, tail: bool) -> String {
         ExprKind::Unary(UnaryOp::Neg, operand) => {
             format!("-{}", expr(operand, NEG_PRECEDENCE, tail))
         }
-        ExprKind::Binary(op, lhs, rhs) => {
+        ExprKind::Binary(op, operands) => {
+            let [lhs, rhs] = &**operands;
             let p = op.precedence();
             format!(
                 "{} {} {}",

@@ -4,7 +4,10 @@
 #[cfg(test)]
 pub(crate) mod tests;
 
-use rustc_hash::FxHashMap as HashMap;
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap as HashMap, FxHasher};
+use smallvec::SmallVec;
 
 use crate::ast::Span;
 use crate::ir::{self, Node, NodeId, NodeKind, SlotOrigin, SourceSpan};
@@ -14,6 +17,9 @@ use crate::types::{Const, Type};
 
 /// Lowers a checked program. Pure and deterministic: the same input gives the same IR.
 pub fn lower(program: &typed::Program, sources: &SourceMap) -> ir::Program {
+    // One node per typed expression: counting them first spares growing two large vectors.
+    let mut nodes = 0;
+    program.walk_exprs(&mut |_| nodes += 1);
     let mut cx = Lowerer {
         program: ir::Program {
             format_version: ir::FORMAT_VERSION,
@@ -42,8 +48,8 @@ pub fn lower(program: &typed::Program, sources: &SourceMap) -> ir::Program {
                 .collect(),
             consts: Vec::new(),
             types: Vec::new(),
-            nodes: Vec::new(),
-            spans: Vec::new(),
+            nodes: Vec::with_capacity(nodes),
+            spans: Vec::with_capacity(nodes),
             files: sources.files().map(|(_, f)| f.name.clone()).collect(),
             rules: Vec::new(),
             checks: Vec::new(),
@@ -53,6 +59,7 @@ pub fn lower(program: &typed::Program, sources: &SourceMap) -> ir::Program {
         },
         consts: HashMap::default(),
         types: HashMap::default(),
+        scalar_types: [None; 8],
     };
     for rule in &program.rules {
         let body = cx.expr(&rule.body);
@@ -126,9 +133,13 @@ pub fn lower(program: &typed::Program, sources: &SourceMap) -> ir::Program {
 
 struct Lowerer {
     program: ir::Program,
-    /// Constant → pool index, keyed by the constant's serialised form (floats included).
-    consts: HashMap<Vec<u8>, u32>,
+    /// The pool indices of the constants with each [`const_hash`]: most hashes have one.
+    consts: HashMap<u64, SmallVec<[u32; 1]>>,
+    /// Lists and records → pool index.
     types: HashMap<Type, u32>,
+    /// Scalar types → pool index, by [`scalar_index`]: every node has a type, most a scalar
+    /// one, and this spares hashing it.
+    scalar_types: [Option<u32>; 8],
 }
 
 impl Lowerer {
@@ -156,10 +167,10 @@ impl Lowerer {
                 op: *op,
                 operand: self.expr(operand),
             },
-            ExprKind::Binary(op, lhs, rhs) => NodeKind::Binary {
+            ExprKind::Binary(op, operands) => NodeKind::Binary {
                 op: *op,
-                lhs: self.expr(lhs),
-                rhs: self.expr(rhs),
+                lhs: self.expr(&operands[0]),
+                rhs: self.expr(&operands[1]),
             },
             ExprKind::Call(builtin, args) => NodeKind::Call {
                 builtin: *builtin,
@@ -217,24 +228,90 @@ impl Lowerer {
     }
 
     fn constant(&mut self, c: &Const) -> u32 {
-        let key = postcard::to_allocvec(c).unwrap_or_default();
-        if let Some(&id) = self.consts.get(&key) {
+        let ids = self.consts.entry(const_hash(c)).or_default();
+        let pooled = &self.program.consts;
+        if let Some(&id) = ids
+            .iter()
+            .find(|&&id| pooled.get(id as usize).is_some_and(|p| same_const(p, c)))
+        {
             return id;
         }
-        let id = index(self.program.consts.len());
+        let id = index(pooled.len());
+        ids.push(id);
         self.program.consts.push(c.clone());
-        self.consts.insert(key, id);
         id
     }
 
     fn ty(&mut self, ty: &Type) -> u32 {
-        if let Some(&id) = self.types.get(ty) {
+        let scalar = scalar_index(ty);
+        let pooled = match scalar {
+            Some(i) => self.scalar_types[i],
+            None => self.types.get(ty).copied(),
+        };
+        if let Some(id) = pooled {
             return id;
         }
         let id = index(self.program.types.len());
         self.program.types.push(ty.clone());
-        self.types.insert(ty.clone(), id);
+        match scalar {
+            Some(i) => self.scalar_types[i] = Some(id),
+            None => {
+                self.types.insert(ty.clone(), id);
+            }
+        }
         id
+    }
+}
+
+/// The place of a scalar type in [`Lowerer::scalar_types`].
+fn scalar_index(ty: &Type) -> Option<usize> {
+    Some(match ty {
+        Type::Bool => 0,
+        Type::Int => 1,
+        Type::Float => 2,
+        Type::String => 3,
+        Type::Duration => 4,
+        Type::Percent => 5,
+        Type::Rung => 6,
+        Type::Date => 7,
+        Type::List(_) | Type::Record(_) => return None,
+    })
+}
+
+/// A hash of a constant's bits, for [`same_const`].
+fn const_hash(c: &Const) -> u64 {
+    fn feed(c: &Const, h: &mut FxHasher) {
+        std::mem::discriminant(c).hash(h);
+        match c {
+            Const::Bool(b) => b.hash(h),
+            Const::Int(n) | Const::Date(n) => n.hash(h),
+            Const::Float(f) | Const::Duration(f) | Const::Percent(f) => f.to_bits().hash(h),
+            Const::Str(s) => s.hash(h),
+            Const::Rung(r) => r.hash(h),
+            Const::List(items) => {
+                items.len().hash(h);
+                for item in items {
+                    feed(item, h);
+                }
+            }
+        }
+    }
+    let mut h = FxHasher::default();
+    feed(c, &mut h);
+    h.finish()
+}
+
+/// Whether two constants are one in the pool: the same variant with the same bits, so
+/// `0.0` and `-0.0` stay apart (as they would serialised).
+fn same_const(a: &Const, b: &Const) -> bool {
+    match (a, b) {
+        (Const::Float(x), Const::Float(y))
+        | (Const::Duration(x), Const::Duration(y))
+        | (Const::Percent(x), Const::Percent(y)) => x.to_bits() == y.to_bits(),
+        (Const::List(xs), Const::List(ys)) => {
+            xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| same_const(x, y))
+        }
+        _ => a == b,
     }
 }
 

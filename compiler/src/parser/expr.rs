@@ -2,10 +2,12 @@
 //! access and calls, literals with their range checks, quantifiers and conditionals.
 
 use std::iter::Peekable;
+use std::sync::Arc;
 
 use pest::iterators::Pair;
+use smallvec::SmallVec;
 
-use super::{Cx, MAX_NESTING, Rule, next, unreachable_rule};
+use super::{Cx, MAX_NESTING, Rule, next, shared_name, unreachable_rule};
 use crate::ast::{
     BinaryOp, Date, DurationUnit, Expr, ExprKind, Ident, NEG_PRECEDENCE, NOT_PRECEDENCE, QuantKind,
     Span, UnaryOp,
@@ -33,9 +35,9 @@ fn binary_op(text: &str) -> BinaryOp {
     }
 }
 
-impl Cx {
+impl<'i> Cx<'i> {
     /// Lowers an `expr` or `postfixed` pair to an expression.
-    pub(super) fn lower_expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+    pub(super) fn lower_expr(&mut self, pair: Pair<'i, Rule>) -> Expr {
         let span = self.span(&pair);
         let pieces: Vec<_> = pair.into_inner().collect();
         // Operators are a flat run in the grammar but nest in the tree, and every later pass
@@ -62,7 +64,7 @@ impl Cx {
 
     /// Precedence climbing: an operand, then every infix operator binding at least as
     /// tightly as `min`, each with a right side that binds tighter (so all are left-associative).
-    fn climb(&mut self, pieces: &mut Pieces<'_>, min: u8) -> Expr {
+    fn climb(&mut self, pieces: &mut Pieces<'i>, min: u8) -> Expr {
         let mut lhs = self.unary(pieces);
         while let Some(op) = pieces
             .peek()
@@ -74,14 +76,14 @@ impl Cx {
             let rhs = self.climb(pieces, op.precedence() + 1);
             lhs = Expr {
                 span: lhs.span.to(rhs.span),
-                kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+                kind: ExprKind::Binary(op, Box::new([lhs, rhs])),
             };
         }
         lhs
     }
 
     /// A prefix operator applied to what follows it, or an operand with its postfixes.
-    fn unary(&mut self, pieces: &mut Pieces<'_>) -> Expr {
+    fn unary(&mut self, pieces: &mut Pieces<'i>) -> Expr {
         let pair = next(pieces);
         if pair.as_rule() != Rule::prefix_op {
             let operand = self.lower_operand(pair);
@@ -99,7 +101,7 @@ impl Cx {
         }
     }
 
-    fn lower_operand(&mut self, pair: Pair<'_, Rule>) -> Expr {
+    fn lower_operand(&mut self, pair: Pair<'i, Rule>) -> Expr {
         let span = self.span(&pair);
         let rule = pair.as_rule();
         let kind = match rule {
@@ -147,27 +149,35 @@ impl Cx {
     }
 
     /// A `name` token (`tests.unit.failed`) split into the segments of one path.
-    fn lower_name(&mut self, pair: &Pair<'_, Rule>) -> crate::ast::Path {
+    fn lower_name(&mut self, pair: &Pair<'i, Rule>) -> crate::ast::Path {
         let span = self.span(pair);
+        let text = pair.as_str();
+        let Cx {
+            names, paths, file, ..
+        } = self;
+        let shared = paths.entry(text).or_insert_with(|| {
+            text.split('.')
+                .map(|segment| shared_name(names, segment))
+                .collect::<SmallVec<_>>()
+        });
         let mut start = span.start as usize;
-        let mut segments = Vec::new();
-        for (i, segment) in pair.as_str().split('.').enumerate() {
-            let ident = Ident {
-                name: segment.to_owned(),
-                span: Span::new(self.file, start, start + segment.len()),
-            };
-            if i == 0 {
-                self.refuse_reserved(&ident);
-            }
-            start += segment.len() + 1;
-            segments.push(ident);
+        let mut segments = Vec::with_capacity(shared.len());
+        for name in shared.iter() {
+            segments.push(Ident {
+                name: Arc::clone(name),
+                span: Span::new(*file, start, start + name.len()),
+            });
+            start += name.len() + 1;
+        }
+        if let Some(first) = segments.first() {
+            self.refuse_reserved(first);
         }
         crate::ast::Path { segments, span }
     }
 
     /// Field accesses and calls written after an operand. Fields after a name extend its
     /// path; arguments after a one-segment name make a call.
-    fn lower_postfixes(&mut self, mut expr: Expr, pieces: &mut Pieces<'_>) -> Expr {
+    fn lower_postfixes(&mut self, mut expr: Expr, pieces: &mut Pieces<'i>) -> Expr {
         while let Some(pair) = pieces.next_if(|p| matches!(p.as_rule(), Rule::field | Rule::args)) {
             let end = self.span(&pair);
             let span = expr.span.to(end);

@@ -6,9 +6,13 @@ mod expr;
 mod scan;
 mod string;
 
+use std::sync::Arc;
+
 use pest::Parser as _;
 use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
+use rustc_hash::{FxHashMap, FxHashSet};
+use smallvec::SmallVec;
 
 use crate::ast::{
     self, ChecklistItem, ConfigItem, EscalateDecl, EscalateItem, EscalateItemKind, FactDecl,
@@ -27,33 +31,23 @@ struct Grammar;
 /// A large file is parsed in regions of whole declarations, one thread each; if any region
 /// has a syntax error the file is parsed again as one, so errors read exactly as they would.
 pub fn parse(file: FileId, text: &str) -> Result<ast::Module, Diagnostics> {
-    let decls = scan::declarations(text).map_err(|r| refused(file, r))?;
-    let regions = scan::regions(&decls, text.len(), region_count(text.len()));
-    if regions.len() > 1 {
-        let parsed = std::thread::scope(|scope| {
-            let handles: Vec<_> = regions
-                .iter()
-                .map(|&(start, end, levels)| {
-                    stack_for(levels)
-                        .spawn_scoped(scope, move || parse_region(file, text, start, end))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.ok().and_then(|h| join(h).ok()))
-                .collect::<Option<Vec<_>>>()
-        });
-        if let Some(parsed) = parsed {
-            let mut items = Vec::new();
-            let mut diags = Diagnostics::default();
-            for (region_items, region_diags) in parsed {
-                items.extend(region_items);
-                diags.extend(region_diags);
+    let count = region_count(text.len());
+    let levels = if count > 1 {
+        match parse_regions(file, text, count).map_err(|r| refused(file, r))? {
+            Pieces::Regions(parsed) => {
+                let mut items = Vec::new();
+                let mut diags = Diagnostics::default();
+                for (region_items, region_diags) in parsed {
+                    items.extend(region_items);
+                    diags.extend(region_diags);
+                }
+                return finish(file, items, diags);
             }
-            return finish(file, items, diags);
+            Pieces::Whole { levels } => levels,
         }
-    }
-    let levels = decls.iter().map(|d| d.levels).max().unwrap_or(0);
+    } else {
+        scan::deepest(text).map_err(|r| refused(file, r))?
+    };
     let (items, diags) = on_stack(file, levels, || {
         parse_region(file, text, 0, text.len()).map_err(|err| {
             let mut diags = Diagnostics::default();
@@ -62,6 +56,46 @@ pub fn parse(file: FileId, text: &str) -> Result<ast::Module, Diagnostics> {
         })
     })??;
     finish(file, items, diags)
+}
+
+/// What [`parse_regions`] parsed.
+enum Pieces {
+    /// The items and diagnostics of each region, in order.
+    Regions(Vec<(Vec<Item>, Diagnostics)>),
+    /// The file is to be parsed in one piece: it is one region, a region has a syntax error,
+    /// or a thread could not start. `levels` is the deepest nesting of any declaration.
+    Whole { levels: usize },
+}
+
+/// Parses `text` in up to `count` regions, each on its own thread, started as soon as the scan
+/// has found where the region ends: the scan of the rest goes on beside the first regions'
+/// parsing instead of before it.
+fn parse_regions(file: FileId, text: &str, count: usize) -> Result<Pieces, scan::Refusal> {
+    std::thread::scope(|scope| {
+        let mut regions = scan::Regions::new(text.len(), count);
+        let mut handles = Vec::new();
+        let mut levels = 0;
+        // After a refusal, the threads already started are still joined (their items unused).
+        scan::declarations(text, |decl, end| {
+            levels = levels.max(decl.levels);
+            match regions.add(decl, end) {
+                Some((0, end, _)) if end == text.len() => {}
+                Some((start, end, region_levels)) => handles.push(
+                    stack_for(region_levels)
+                        .spawn_scoped(scope, move || parse_region(file, text, start, end)),
+                ),
+                None => {}
+            }
+        })?;
+        if handles.is_empty() {
+            return Ok(Pieces::Whole { levels });
+        }
+        let parsed = handles
+            .into_iter()
+            .map(|h| h.ok().and_then(|h| join(h).ok()))
+            .collect::<Option<Vec<_>>>();
+        Ok(parsed.map_or(Pieces::Whole { levels }, Pieces::Regions))
+    })
 }
 
 fn finish(file: FileId, items: Vec<Item>, diags: Diagnostics) -> Result<ast::Module, Diagnostics> {
@@ -98,8 +132,7 @@ fn parse_region(
 
 /// Parses a single expression (for tests, the fuzzer and tools).
 pub fn parse_expr(file: FileId, text: &str) -> Result<ast::Expr, Diagnostics> {
-    let decls = scan::declarations(text).map_err(|r| refused(file, r))?;
-    let levels = decls.iter().map(|d| d.levels).max().unwrap_or(0);
+    let levels = scan::deepest(text).map_err(|r| refused(file, r))?;
     on_stack(file, levels, || {
         let mut cx = Cx::new(file, 0);
         let pair = match parse_rule(Rule::standalone_expr, text) {
@@ -396,49 +429,61 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
     })
 }
 
-struct Cx {
+struct Cx<'i> {
     file: FileId,
     /// Where the text pest saw starts in the file.
     base: usize,
     diags: Diagnostics,
     /// Expressions being lowered right now, for [`MAX_NESTING`].
     depth: usize,
+    /// Every distinct name read so far, shared by the [`Ident`]s that spell it.
+    names: FxHashSet<Arc<str>>,
+    /// The names of the segments of every dotted name read so far (`tests.unit.failed`):
+    /// one lookup per path instead of one per segment.
+    paths: FxHashMap<&'i str, SmallVec<[Arc<str>; 3]>>,
 }
 
-impl Cx {
-    fn new(file: FileId, base: usize) -> Cx {
+impl<'i> Cx<'i> {
+    fn new(file: FileId, base: usize) -> Cx<'i> {
         Cx {
             file,
             base,
             diags: Diagnostics::default(),
             depth: 0,
+            names: FxHashSet::default(),
+            paths: FxHashMap::default(),
         }
     }
 
     /// A pair's span. The grammar puts whitespace only before tokens, so a pair ends at its
     /// last token.
-    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+    fn span(&self, pair: &Pair<'i, Rule>) -> Span {
         let span = pair.as_span();
         Span::new(self.file, self.base + span.start(), self.base + span.end())
     }
 
     /// A name being declared or referred to; reserved words are refused.
-    fn lower_ident(&mut self, pair: Pair<'_, Rule>) -> Ident {
+    fn lower_ident(&mut self, pair: Pair<'i, Rule>) -> Ident {
         let ident = self.lower_word(pair);
         self.refuse_reserved(&ident);
         ident
     }
 
     /// A field name after `.`, where reserved words are fine (`deps.count`).
-    fn lower_word(&self, pair: Pair<'_, Rule>) -> Ident {
+    fn lower_word(&mut self, pair: Pair<'i, Rule>) -> Ident {
         Ident {
-            name: pair.as_str().to_owned(),
+            name: self.name(pair.as_str()),
             span: self.span(&pair),
         }
     }
 
+    /// The shared spelling of a name.
+    fn name(&mut self, text: &str) -> Arc<str> {
+        shared_name(&mut self.names, text)
+    }
+
     fn refuse_reserved(&mut self, ident: &Ident) {
-        if RESERVED.contains(&ident.name.as_str()) {
+        if RESERVED.contains(&&*ident.name) {
             self.diags.push(
                 Diagnostic::new(
                     Code::Syntax,
@@ -457,7 +502,7 @@ impl Cx {
         }
     }
 
-    fn lower_path(&mut self, pair: Pair<'_, Rule>) -> ast::Path {
+    fn lower_path(&mut self, pair: Pair<'i, Rule>) -> ast::Path {
         let span = self.span(&pair);
         let segments = pair
             .into_inner()
@@ -472,7 +517,7 @@ impl Cx {
         ast::Path { segments, span }
     }
 
-    fn lower_item(&mut self, pair: Pair<'_, Rule>) -> Item {
+    fn lower_item(&mut self, pair: Pair<'i, Rule>) -> Item {
         let span = self.span(&pair);
         let rule = pair.as_rule();
         let mut inner = pair.into_inner();
@@ -519,7 +564,7 @@ impl Cx {
         Item { kind, span }
     }
 
-    fn lower_rung_decl(&mut self, pair: Pair<'_, Rule>) -> RungDecl {
+    fn lower_rung_decl(&mut self, pair: Pair<'i, Rule>) -> RungDecl {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let name = self.lower_ident(next(&mut inner));
@@ -527,7 +572,7 @@ impl Cx {
         RungDecl { name, label, span }
     }
 
-    fn lower_rule_decl(&mut self, mut inner: pest::iterators::Pairs<'_, Rule>) -> RuleDecl {
+    fn lower_rule_decl(&mut self, mut inner: pest::iterators::Pairs<'i, Rule>) -> RuleDecl {
         let name = self.lower_ident(next(&mut inner));
         let mut params = Vec::new();
         let mut body = None;
@@ -551,14 +596,14 @@ impl Cx {
         }
     }
 
-    fn lower_config_item(&mut self, pair: Pair<'_, Rule>) -> ConfigItem {
+    fn lower_config_item(&mut self, pair: Pair<'i, Rule>) -> ConfigItem {
         let mut inner = pair.into_inner();
         let key = self.lower_ident(next(&mut inner));
         let value = self.lower_expr(next(&mut inner));
         ConfigItem { key, value }
     }
 
-    fn lower_gate_item(&mut self, pair: Pair<'_, Rule>) -> Requirement {
+    fn lower_gate_item(&mut self, pair: Pair<'i, Rule>) -> Requirement {
         let span = self.span(&pair);
         let mut kind = ReqKind::Require;
         let mut severity = None;
@@ -587,7 +632,7 @@ impl Cx {
         }
     }
 
-    fn lower_escalate_item(&mut self, pair: Pair<'_, Rule>) -> EscalateItem {
+    fn lower_escalate_item(&mut self, pair: Pair<'i, Rule>) -> EscalateItem {
         let span = self.span(&pair);
         let rule = pair.as_rule();
         let mut inner = pair.into_inner();
@@ -621,7 +666,7 @@ impl Cx {
         EscalateItem { kind, span }
     }
 
-    fn lower_checklist_item(&mut self, pair: Pair<'_, Rule>) -> ChecklistItem {
+    fn lower_checklist_item(&mut self, pair: Pair<'i, Rule>) -> ChecklistItem {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let label = self.lower_string(next(&mut inner));
@@ -629,7 +674,7 @@ impl Cx {
         ChecklistItem { label, expr, span }
     }
 
-    fn lower_type(&mut self, pair: Pair<'_, Rule>) -> TypeExpr {
+    fn lower_type(&mut self, pair: Pair<'i, Rule>) -> TypeExpr {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
             Rule::scalar_type => TypeExprKind::Scalar(match pair.as_str() {
@@ -659,6 +704,16 @@ impl Cx {
         };
         TypeExpr { kind, span }
     }
+}
+
+/// The spelling of `text` in `names`, added on first use.
+fn shared_name(names: &mut FxHashSet<Arc<str>>, text: &str) -> Arc<str> {
+    if let Some(name) = names.get(text) {
+        return Arc::clone(name);
+    }
+    let name: Arc<str> = Arc::from(text);
+    names.insert(Arc::clone(&name));
+    name
 }
 
 fn lower_severity(text: &str) -> Severity {

@@ -67,14 +67,22 @@ fn is_ident(b: u8) -> bool {
     IDENT[usize::from(b)]
 }
 
-/// The declarations of `text`, in order. The first starts at 0.
+/// The deepest nesting of any declaration of `text`.
+pub(super) fn deepest(text: &str) -> Result<usize, Refusal> {
+    let mut deepest = 0;
+    declarations(text, |decl, _| deepest = deepest.max(decl.levels))?;
+    Ok(deepest)
+}
+
+/// Calls `each` with every declaration of `text` in order, and where it ends, as soon as
+/// that is known (when the next one starts): a caller can start on the first declarations
+/// while the rest is scanned. The first starts at 0.
 ///
 /// Strings and comments are skipped as the grammar reads them. A `<` right after the word
 /// `list` opens a level (a list type) that the next `>` closes; in an expression over a name
 /// `list` this over-counts, which only costs parallelism or, past 256 of them, a refusal.
-pub(super) fn declarations(text: &str) -> Result<Vec<Decl>, Refusal> {
+pub(super) fn declarations(text: &str, mut each: impl FnMut(Decl, usize)) -> Result<(), Refusal> {
     let bytes = text.as_bytes();
-    let mut decls = Vec::new();
     let mut current = Decl {
         start: 0,
         levels: 0,
@@ -122,7 +130,7 @@ pub(super) fn declarations(text: &str) -> Result<Vec<Decl>, Refusal> {
                 if open.is_empty() && start > 0 && last_significant != b'.' && is_declaration(word)
                 {
                     current.levels = deepest + words;
-                    decls.push(current);
+                    each(current, start);
                     current = Decl { start, levels: 0 };
                     deepest = 0;
                     words = 0;
@@ -146,50 +154,75 @@ pub(super) fn declarations(text: &str) -> Result<Vec<Decl>, Refusal> {
         i += 1;
     }
     current.levels = deepest + words;
-    decls.push(current);
-    Ok(decls)
+    each(current, bytes.len());
+    Ok(())
 }
 
-/// Groups consecutive declarations into at most `count` regions of similar size, as
-/// `(start, end, levels)`.
-pub(super) fn regions(decls: &[Decl], len: usize, count: usize) -> Vec<(usize, usize, usize)> {
-    let target = len.div_ceil(count.max(1)).max(1);
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut levels = 0;
-    for (k, decl) in decls.iter().enumerate() {
-        levels = levels.max(decl.levels);
-        let end = decls.get(k + 1).map_or(len, |next| next.start);
-        if end - start >= target || end == len {
-            out.push((start, end, levels));
-            start = end;
-            levels = 0;
+/// Groups consecutive declarations, as [`declarations`] finds them, into at most `count`
+/// regions of similar size.
+#[derive(Debug)]
+pub(super) struct Regions {
+    len: usize,
+    target: usize,
+    start: usize,
+    levels: usize,
+}
+
+impl Regions {
+    /// Regions of a text of `len` bytes.
+    pub(super) fn new(len: usize, count: usize) -> Regions {
+        Regions {
+            len,
+            target: len.div_ceil(count.max(1)).max(1),
+            start: 0,
+            levels: 0,
         }
     }
-    out
+
+    /// Adds the next declaration, which ends at `end`; returns the region it completes, as
+    /// `(start, end, levels)`.
+    pub(super) fn add(&mut self, decl: Decl, end: usize) -> Option<(usize, usize, usize)> {
+        self.levels = self.levels.max(decl.levels);
+        if end - self.start < self.target && end != self.len {
+            return None;
+        }
+        let region = (self.start, end, self.levels);
+        self.start = end;
+        self.levels = 0;
+        Some(region)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Every declaration and where it ends.
+    fn all(text: &str) -> Result<Vec<(Decl, usize)>, Refusal> {
+        let mut decls = Vec::new();
+        declarations(text, |decl, end| decls.push((decl, end)))?;
+        Ok(decls)
+    }
+
     #[test]
     fn declarations_start_at_top_level_keywords_only() {
         let text = "policy p\nrule a = x.rule and \"gate\" // fact\ngate a -> b { require \"r\": if c then d else e }\n";
-        let decls = declarations(text).ok();
-        let starts: Vec<usize> = decls.iter().flatten().map(|d| d.start).collect();
-        assert_eq!(starts, [0, 9, text.find("gate a").unwrap_or(0)]);
-        assert_eq!(decls.and_then(|d| d.last().map(|d| d.levels)), Some(2));
+        let gate = text.find("gate a").unwrap_or(0);
+        let decls = all(text).unwrap_or_default();
+        let starts: Vec<(usize, usize)> = decls.iter().map(|(d, end)| (d.start, *end)).collect();
+        assert_eq!(starts, [(0, 9), (9, gate), (gate, text.len())]);
+        assert_eq!(decls.last().map(|(d, _)| d.levels), Some(2));
+        assert_eq!(deepest(text), Ok(2));
     }
 
     #[test]
     fn nesting_is_refused_at_the_bracket_that_goes_too_deep() {
         let text = format!("rule a = {}x", "(".repeat(MAX_NESTING + 1));
-        assert_eq!(declarations(&text), Err(Refusal::TooDeep(9 + MAX_NESTING)));
+        assert_eq!(deepest(&text), Err(Refusal::TooDeep(9 + MAX_NESTING)));
         let types = format!("fact a: {}int{}", "list<".repeat(300), ">".repeat(300));
-        assert!(matches!(declarations(&types), Err(Refusal::TooDeep(_))));
+        assert!(matches!(deepest(&types), Err(Refusal::TooDeep(_))));
         let fine = format!("fact a: {}int{}", "list<".repeat(200), ">".repeat(200));
-        assert!(declarations(&fine).is_ok());
+        assert_eq!(deepest(&fine), Ok(200));
     }
 
     #[test]
@@ -199,21 +232,28 @@ mod tests {
             "(".repeat(400),
             "[".repeat(400)
         );
-        let decls = declarations(&text).ok().unwrap_or_default();
+        let decls = all(&text).unwrap_or_default();
         assert_eq!(decls.len(), 2);
-        assert_eq!(decls[0].levels, 0);
+        assert_eq!(decls[0].0.levels, 0);
     }
 
     #[test]
     fn regions_cover_the_text_in_order() {
-        let decls: Vec<Decl> = [0, 10, 20, 30, 90]
-            .into_iter()
-            .map(|start| Decl {
-                start,
-                levels: start / 10,
-            })
-            .collect();
-        assert_eq!(regions(&decls, 100, 2), [(0, 90, 3), (90, 100, 9)]);
-        assert_eq!(regions(&decls, 100, 1), [(0, 100, 9)]);
+        let starts = [0, 10, 20, 30, 90];
+        let regions = |count| {
+            let mut regions = Regions::new(100, count);
+            let mut out = Vec::new();
+            for (k, &start) in starts.iter().enumerate() {
+                let decl = Decl {
+                    start,
+                    levels: start / 10,
+                };
+                let end = starts.get(k + 1).copied().unwrap_or(100);
+                out.extend(regions.add(decl, end));
+            }
+            out
+        };
+        assert_eq!(regions(2), [(0, 90, 3), (90, 100, 9)]);
+        assert_eq!(regions(1), [(0, 100, 9)]);
     }
 }

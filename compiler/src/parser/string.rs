@@ -6,8 +6,8 @@ use super::{Cx, Rule};
 use crate::ast::{Ident, Path, Span, StrLit, StrPart};
 use crate::diag::{Code, Diagnostic};
 
-impl Cx {
-    pub(super) fn lower_string(&mut self, pair: Pair<'_, Rule>) -> StrLit {
+impl<'i> Cx<'i> {
+    pub(super) fn lower_string(&mut self, pair: Pair<'i, Rule>) -> StrLit {
         let span = self.span(&pair);
         // The body starts after the opening quote.
         let body = pair
@@ -15,9 +15,11 @@ impl Cx {
             .get(1..pair.as_str().len().saturating_sub(1))
             .unwrap_or("");
         let base = span.start as usize + 1;
-        let mut parts = Vec::new();
+        // Most strings are one part, one run of plain characters: each is allocated at its
+        // size, which costs less than growing into it.
+        let mut parts = Vec::with_capacity(1);
         let mut text = String::new();
-        // Runs of plain characters are copied whole; most strings are one run.
+        // Runs of plain characters are copied whole.
         let mut rest = 0;
         while let Some(at) = body[rest..].find(['\\', '{', '}']).map(|at| rest + at) {
             text.push_str(&body[rest..at]);
@@ -66,7 +68,12 @@ impl Cx {
                 ),
             }
         }
-        text.push_str(&body[rest..]);
+        let tail = &body[rest..];
+        let text = if text.is_empty() {
+            tail.to_owned()
+        } else {
+            text + tail
+        };
         if !text.is_empty() {
             parts.push(StrPart::Text(text));
         }
@@ -97,7 +104,7 @@ impl Cx {
         }
         for seg in trimmed.split('.') {
             segments.push(Ident {
-                name: seg.to_owned(),
+                name: self.name(seg),
                 span: Span::new(self.file, offset, offset + seg.len()),
             });
             offset += seg.len() + 1;

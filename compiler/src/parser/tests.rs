@@ -22,15 +22,15 @@ fn parses_the_brief_sketch() {
 fn precedence_of_and_or_not() {
     let e = parse_expr(FileId(0), "not a and b or c").ok();
     let Some(ast::Expr {
-        kind: ast::ExprKind::Binary(ast::BinaryOp::Or, lhs, _),
+        kind: ast::ExprKind::Binary(ast::BinaryOp::Or, operands),
         ..
     }) = e
     else {
         unreachable!("or must be the root: {e:?}")
     };
     assert!(matches!(
-        lhs.kind,
-        ast::ExprKind::Binary(ast::BinaryOp::And, _, _)
+        operands[0].kind,
+        ast::ExprKind::Binary(ast::BinaryOp::And, _)
     ));
 }
 
@@ -136,4 +136,10 @@ fn large_files_parse_in_regions_exactly_as_in_one_piece() {
     let err = parse(FileId(0), &text).err();
     let span = err.and_then(|d| d.iter().next().map(Diagnostic::span));
     assert_eq!(span.map(|s| s.start as usize), Some(at));
+
+    // Nesting refused at the end, after the first regions have started parsing.
+    text.replace_range(at..at + 2, "");
+    text.push_str(&format!("rule deep = {}x", "(".repeat(300)));
+    let msg = first_message(&text).unwrap_or_default();
+    assert!(msg.contains("too complex"), "{msg}");
 }
