@@ -267,16 +267,29 @@ fn merge(into: &mut toml::Table, key: &str, value: toml::Value) {
     }
 }
 
-/// For each requirement (by name): the outcomes the cases saw.
+/// For each requirement (by name and gate): the outcomes the cases saw.
 pub fn coverage(program: &Program, results: &[CaseResult]) -> BTreeMap<String, [bool; 3]> {
+    let rung = |r: u32| {
+        program
+            .rungs
+            .get(r as usize)
+            .map_or("?", |r| r.name.as_str())
+    };
+    // A requirement that several gates repeat is covered in each of them.
+    let key = |name: &str, gate: &str| format!("{name} ({gate})");
     let mut seen: BTreeMap<String, [bool; 3]> = program
         .gates
         .iter()
-        .flat_map(|g| g.requirements.iter().map(|r| (r.name.clone(), [false; 3])))
+        .flat_map(|g| {
+            let gate = format!("{} -> {}", rung(g.from), rung(g.to));
+            g.requirements
+                .iter()
+                .map(move |r| (key(&r.name, &gate), [false; 3]))
+        })
         .collect();
     for d in results.iter().filter_map(|r| r.decision.as_ref()) {
         for r in &d.requirements {
-            if let Some(s) = seen.get_mut(&r.name) {
+            if let Some(s) = seen.get_mut(&key(&r.name, &r.gate)) {
                 let i = match r.outcome {
                     Outcome::Pass => 0,
                     Outcome::Fail => 1,

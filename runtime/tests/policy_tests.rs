@@ -28,7 +28,7 @@ fn the_standard_policy_passes_its_tests_with_full_coverage() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains(
-            "coverage: 20 requirements, 20 seen both passing and failing, 20 seen inconclusive",
+            "coverage: 22 requirements, 22 seen both passing and failing, 22 seen inconclusive",
         ))
         .stdout(predicate::str::contains("FAILED").not());
 }
@@ -103,7 +103,7 @@ fn incomplete_coverage_fails_only_when_required() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains(
-            "not seen both passing and failing: \"service ok\"",
+            "not seen both passing and failing: \"service ok (dev -> staging)\"",
         ));
 }
 
