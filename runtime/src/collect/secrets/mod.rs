@@ -190,4 +190,8 @@ pub fn scan_paths(
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly when the rules do not load"
+)]
 mod tests;
