@@ -371,6 +371,9 @@ fn private_key() -> String {
 
 const PASSWORD: &str = "v9Kq2mX7tLr4Wz8sBn3yHd6P";
 
+/// How a not-scanned error ends.
+const FIX: &str = "accept them unscanned with `[secrets] exclude` in phasev.toml";
+
 fn rules_in(file: &str, text: &str) -> Vec<(u32, &'static str)> {
     scan_bytes(file, text.as_bytes())
         .unwrap()
@@ -549,7 +552,7 @@ fn a_file_over_the_size_limit_makes_the_scan_inconclusive() {
     assert_eq!(
         err.to_string(),
         format!(
-            "1 file not scanned: `elsewhere/orders/dump.sql` ({} bytes, over the 2 MiB limit)",
+            "1 file not scanned: `elsewhere/orders/dump.sql` ({} bytes, over the 2 MiB limit); {FIX}",
             text.len()
         )
     );
@@ -589,7 +592,9 @@ fn compressed_files_and_dependency_directories_are_listed_not_scanned() {
     let err = scan_paths(std::slice::from_ref(&orders), dir.path(), &[]).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "2 files not scanned: `elsewhere/orders/backup.gz` (gzip data); `elsewhere/orders/node_modules/` (a dependency, build or version-control directory)"
+        format!(
+            "2 files not scanned: `elsewhere/orders/backup.gz` (gzip data); `elsewhere/orders/node_modules/` (a dependency, build or version-control directory); {FIX}"
+        )
     );
     let exclude = ["**/node_modules".to_owned(), "**/*.gz".to_owned()];
     assert_eq!(
@@ -611,7 +616,7 @@ fn a_fifo_is_listed_and_never_opened() {
     let err = scan_paths(&[dir.path().join("elsewhere")], dir.path(), &[]).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "1 file not scanned: `elsewhere/orders/pipe` (a FIFO, not a regular file)"
+        format!("1 file not scanned: `elsewhere/orders/pipe` (a FIFO, not a regular file); {FIX}")
     );
 }
 
@@ -693,7 +698,7 @@ fn an_unscanned_file_leaves_the_gate_undecided_until_it_is_excluded() {
     assert_eq!(out.status.code(), Some(3), "{text}");
     assert!(
         text.contains(&format!(
-            "secrets.findings is error: 1 file not scanned: `services/orders/fixtures.yaml` ({} bytes, over the 2 MiB limit)",
+            "secrets.findings is error: 1 file not scanned: `services/orders/fixtures.yaml` ({} bytes, over the 2 MiB limit); {FIX}",
             big.len()
         )),
         "{text}"
@@ -702,6 +707,48 @@ fn an_unscanned_file_leaves_the_gate_undecided_until_it_is_excluded() {
     let excluded = gated_project("exclude = [\"services/*/fixtures.yaml\"]\n");
     std::fs::write(excluded.path().join("services/orders/fixtures.yaml"), &big).unwrap();
     assert_eq!(gate(excluded.path()).status.code(), Some(0));
+}
+
+#[test]
+fn no_output_format_shows_the_value() {
+    let dir = gated_project("");
+    let aws = aws_key();
+    std::fs::write(
+        dir.path().join("services/orders/smtp.yaml"),
+        format!("password: \"{PASSWORD}\"\naws: {aws}\n"),
+    )
+    .unwrap();
+    // Whether the output names the file.
+    for (args, located) in [
+        (&["gate", "--format", "text"][..], false),
+        (&["gate", "--format", "json"], true),
+        (&["gate", "--format", "sarif"], true),
+        (&["gate", "--format", "github"], true),
+        (&["gate", "--format", "markdown"], false),
+        (&["explain"], true),
+    ] {
+        let out = assert_cmd::Command::cargo_bin("phasev-eval")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(args)
+            .args(["--feature", "orders", "--to", "prod"])
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("len(secrets.findings) is 2"),
+            "{args:?}: {text}"
+        );
+        assert_eq!(text.contains("smtp.yaml"), located, "{args:?}: {text}");
+        assert!(
+            !text.contains(PASSWORD) && !text.contains(&aws),
+            "{args:?}: {text}"
+        );
+    }
 }
 
 /// The rules load once; scanning the demo's services and charts, and a 2 MiB file full of
@@ -735,4 +782,27 @@ fn scanning_stays_fast() {
     );
     assert!(big.is_empty(), "{:?}", &big[..3]);
     assert!(demo_time.as_secs() < 5 && big_time.as_secs() < 30);
+}
+
+#[test]
+fn a_long_list_of_unscanned_files_names_ten() {
+    let dir = project();
+    for i in 0..12 {
+        std::fs::write(
+            dir.path().join(format!("elsewhere/orders/{i:02}.gz")),
+            [0x1F, 0x8B, 8, 0],
+        )
+        .unwrap();
+    }
+    let err = scan_paths(&[dir.path().join("elsewhere")], dir.path(), &[]).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with("12 files not scanned: `elsewhere/orders/00.gz` (gzip data); "),
+        "{text}"
+    );
+    assert!(
+        text.contains("`elsewhere/orders/09.gz` (gzip data); and 2 more; accept them"),
+        "{text}"
+    );
+    assert!(!text.contains("10.gz"), "{text}");
 }

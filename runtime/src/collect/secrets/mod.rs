@@ -55,22 +55,28 @@ pub enum SecretsError {
     #[error("[secrets] exclude: {0}")]
     #[diagnostic(code(phasev::collect::secrets::exclude))]
     Exclude(#[source] crate::collect::change::ChangeError),
-    #[error("{} not scanned: {}", plural(.0.len()), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
-    #[diagnostic(
-        code(phasev::collect::secrets::not_scanned),
-        help(
-            "scan them, or list them in `[secrets] exclude` in phasev.toml to accept them unscanned"
-        )
-    )]
+    #[error("{}", not_scanned(.0))]
+    #[diagnostic(code(phasev::collect::secrets::not_scanned))]
     NotScanned(Vec<NotScanned>),
 }
 
-fn plural(n: usize) -> String {
-    if n == 1 {
-        "1 file".to_owned()
-    } else {
-        format!("{n} files")
+/// How many files the message names; the count covers the rest.
+const NAMED: usize = 10;
+
+/// The files not scanned, the first [`NAMED`] by name, and the fix.
+fn not_scanned(files: &[NotScanned]) -> String {
+    let count = match files.len() {
+        1 => "1 file".to_owned(),
+        n => format!("{n} files"),
+    };
+    let mut named: Vec<String> = files.iter().take(NAMED).map(ToString::to_string).collect();
+    if files.len() > NAMED {
+        named.push(format!("and {} more", files.len() - NAMED));
     }
+    format!(
+        "{count} not scanned: {}; accept them unscanned with `[secrets] exclude` in phasev.toml",
+        named.join("; ")
+    )
 }
 
 static RULES: LazyLock<Result<RuleSet, RulesError>> = LazyLock::new(RuleSet::load);

@@ -199,11 +199,12 @@ impl RuleSet {
         ];
         let mut loader = Loader::default();
         for (_, def) in &files {
-            loader.skips.extend(
-                def.skip
-                    .iter()
-                    .map(|s| (s.rule.clone(), s.regex.clone(), s.reason.clone(), false)),
-            );
+            loader.skips.extend(def.skip.iter().map(|s| Skip {
+                rule: s.rule.clone(),
+                regex: s.regex.clone(),
+                reason: s.reason.clone(),
+                used: false,
+            }));
         }
         let mut global = Vec::new();
         let mut rules = Vec::new();
@@ -245,10 +246,11 @@ impl RuleSet {
                 rules.push(rule);
             }
         }
-        if let Some((rule, regex, _, _)) = loader.skips.iter().find(|s| !s.3) {
-            let what = rule
+        if let Some(stale) = loader.skips.iter().find(|s| !s.used) {
+            let what = stale
+                .rule
                 .as_ref()
-                .or(regex.as_ref())
+                .or(stale.regex.as_ref())
                 .map_or_else(|| "nothing".to_owned(), |w| format!("`{w}`"));
             return Err(RulesError::StaleSkip { what });
         }
@@ -331,8 +333,7 @@ impl RuleSet {
             // As gitleaks: a match's leading and trailing newlines are not part of it.
             let raw = whole.as_bytes();
             let lead = raw.iter().take_while(|&&b| b == b'\n').count();
-            let matched = raw[lead..].strip_suffix(b"\n").unwrap_or(&raw[lead..]);
-            let matched = trim_newlines_end(matched);
+            let matched = trim_newlines_end(&raw[lead..]);
             let start = whole.start() + lead;
             let secret = match rule.secret_group {
                 Some(g) => caps.get(g).map_or(&b""[..], |m| m.as_bytes()),
@@ -363,17 +364,24 @@ fn parse(file: &'static str, text: &str) -> Result<FileDef, RulesError> {
     })
 }
 
+/// A `[[skip]]` entry, and whether a regex that does not compile used it.
+struct Skip {
+    rule: Option<String>,
+    regex: Option<String>,
+    reason: String,
+    used: bool,
+}
+
 /// Compiles the regexes of the files, consulting the `[[skip]]` entries.
 #[derive(Default)]
 struct Loader {
-    /// `(rule, regex, reason, used)`.
-    skips: Vec<(Option<String>, Option<String>, String, bool)>,
+    skips: Vec<Skip>,
     skipped: Vec<Skipped>,
 }
 
 impl Loader {
     /// The regex compiled, or `None` when it does not compile and a `[[skip]]` entry names
-    /// `skip_key` (a rule id, or the regex itself for an allow-list).
+    /// it: by the rule's id when `skip_by_rule`, else (an allow-list regex) by the regex itself.
     fn regex(
         &mut self,
         file: &'static str,
@@ -386,18 +394,18 @@ impl Loader {
             .size_limit(1 << 24)
             .dfa_size_limit(1 << 24)
             .build();
-        let entry = self.skips.iter_mut().find(|(r, x, _, _)| {
+        let entry = self.skips.iter_mut().find(|s| {
             if skip_by_rule {
-                r.as_deref() == Some(rule)
+                s.rule.as_deref() == Some(rule)
             } else {
-                x.as_deref() == Some(pattern)
+                s.regex.as_deref() == Some(pattern)
             }
         });
         match (compiled, entry) {
             // A skip entry for a regex that compiles stays unused: the loader reports it stale.
             (Ok(regex), _) => Ok(Some(regex)),
             (Err(e), Some(entry)) => {
-                entry.3 = true;
+                entry.used = true;
                 self.skipped.push(Skipped {
                     what: if skip_by_rule {
                         rule.to_owned()
@@ -406,8 +414,8 @@ impl Loader {
                     },
                     reason: format!(
                         "{} (the regex crate: {})",
-                        entry.2,
-                        first_line(&e.to_string())
+                        entry.reason,
+                        crate_message(&e.to_string())
                     ),
                 });
                 Ok(None)
@@ -504,7 +512,7 @@ impl Loader {
 }
 
 /// The last line of the regex crate's message (the first ones quote the pattern).
-fn first_line(message: &str) -> String {
+fn crate_message(message: &str) -> String {
     message
         .lines()
         .rev()
@@ -569,7 +577,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Shannon entropy in bits per byte, as gitleaks computes it.
-pub(crate) fn entropy(data: &[u8]) -> f64 {
+fn entropy(data: &[u8]) -> f64 {
     if data.is_empty() {
         return 0.0;
     }
