@@ -525,7 +525,10 @@ fn from_secrets(project: &Project, feature: &str) -> Vec<Found> {
         .iter()
         .map(|f| json!({"file": f.file, "line": f.line, "rule": f.rule}))
         .collect();
-    let source = format!("secret scanner: {}", patterns.join(", "));
+    let mut source = format!("secret scanner: {}", patterns.join(", "));
+    if !exclude.is_empty() {
+        source.push_str(&format!(" (excluding {})", exclude.join(", ")));
+    }
     vec![Found::value("secrets.findings", Json::Array(list), &source)]
 }
 

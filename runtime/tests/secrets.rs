@@ -707,6 +707,18 @@ fn an_unscanned_file_leaves_the_gate_undecided_until_it_is_excluded() {
     let excluded = gated_project("exclude = [\"services/*/fixtures.yaml\"]\n");
     std::fs::write(excluded.path().join("services/orders/fixtures.yaml"), &big).unwrap();
     assert_eq!(gate(excluded.path()).status.code(), Some(0));
+    // What was accepted unscanned stays visible where the fact comes from.
+    let explain = assert_cmd::Command::cargo_bin("phasev-eval")
+        .unwrap()
+        .current_dir(excluded.path())
+        .args(["explain", "--feature", "orders", "--to", "prod"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&explain.stdout);
+    assert!(
+        text.contains("secret scanner: services/{feature} (excluding services/*/fixtures.yaml)"),
+        "{text}"
+    );
 }
 
 #[test]
