@@ -818,3 +818,19 @@ fn a_long_list_of_unscanned_files_names_ten() {
     );
     assert!(!text.contains("10.gz"), "{text}");
 }
+
+#[test]
+fn a_bad_exclude_glob_is_an_error_not_a_silent_non_match() {
+    let dir = project();
+    let err = scan_paths(
+        &[dir.path().join("elsewhere")],
+        dir.path(),
+        &["[".to_owned()],
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("[secrets] exclude: `[` is not a glob: "),
+        "{err}"
+    );
+}

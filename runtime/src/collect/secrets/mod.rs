@@ -3,9 +3,9 @@
 //!
 //! - **Rules are data** ([`rules`]): gitleaks' default configuration, copied unchanged, and
 //!   phasev's additions beside it (`secret-assignment`, `url-credentials`, `sql-password`,
-//!   `stripe-webhook-secret`, `high-entropy-string`). A line reports one rule: any other before a generic one
-//!   (`generic-api-key`), then the first in load order.
-//! - **Nothing is skipped silently** ([`walk`]): every file under a configured path is scanned
+//!   `stripe-webhook-secret`, `high-entropy-string`). A line reports one rule: any other before
+//!   a generic one (`generic-api-key`), then the first in load order.
+//! - **Nothing is skipped silently** (`walk.rs`): every file under a configured path is scanned
 //!   or listed as not scanned with the reason, and a list that is not empty makes the scan an
 //!   error naming the files, unless `[secrets] exclude` excludes them. Symbolic links are
 //!   followed within the project and never outside it; a link out is a finding of its own
