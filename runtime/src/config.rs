@@ -264,6 +264,11 @@ pub struct Secrets {
     /// Files and directories to scan per feature (`{feature}` is its name).
     #[serde(default)]
     pub paths: Vec<String>,
+    /// Globs, relative to the project, of files and directories under those paths accepted
+    /// unscanned (`**/*.png`, `services/*/testdata/**`); a file not scanned for any other
+    /// reason makes `secrets.findings` an error.
+    #[serde(default)]
+    pub exclude: Vec<String>,
 }
 
 /// The change under review: files changed against a base ref, classified by globs.

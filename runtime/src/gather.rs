@@ -506,25 +506,29 @@ fn from_secrets(project: &Project, feature: &str) -> Vec<Found> {
             "phasev.toml (no [secrets] paths)",
         )];
     }
-    let mut findings = Vec::new();
-    for pattern in patterns {
-        let path = project.path(Path::new(&pattern.replace("{feature}", feature)));
-        match secrets::scan_path(&path, &project.root) {
-            Ok(found) => findings.extend(found),
-            Err(e) => {
-                return vec![Found::absent(
-                    "secrets.findings",
-                    Absent::Error(e.to_string()),
-                    "secret scanner",
-                )];
-            }
+    let paths: Vec<PathBuf> = patterns
+        .iter()
+        .map(|p| project.path(Path::new(&p.replace("{feature}", feature))))
+        .collect();
+    let exclude = &project.config.secrets.exclude;
+    let findings = match secrets::scan_paths(&paths, &project.root, exclude) {
+        Ok(found) => found,
+        Err(e) => {
+            return vec![Found::absent(
+                "secrets.findings",
+                Absent::Error(e.to_string()),
+                "secret scanner",
+            )];
         }
-    }
+    };
     let list: Vec<Json> = findings
         .iter()
         .map(|f| json!({"file": f.file, "line": f.line, "rule": f.rule}))
         .collect();
-    let source = format!("secret scanner: {}", patterns.join(", "));
+    let mut source = format!("secret scanner: {}", patterns.join(", "));
+    if !exclude.is_empty() {
+        source.push_str(&format!(" (excluding {})", exclude.join(", ")));
+    }
     vec![Found::value("secrets.findings", Json::Array(list), &source)]
 }
 
