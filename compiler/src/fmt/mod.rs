@@ -11,7 +11,7 @@ use comments::Comments;
 use expr::{expr, string, type_expr};
 
 use crate::ast::{
-    ChecklistItem, EscalateItem, EscalateItemKind, ItemKind, Module, ReqKind, Requirement,
+    ChecklistItem, EscalateItem, EscalateItemKind, GateBody, ItemKind, Module, ReqKind, Requirement,
     RungDecl, Span,
 };
 
@@ -174,7 +174,12 @@ impl Formatter<'_> {
             ItemKind::Gate(gate) => {
                 self.out
                     .push_str(&format!("gate {} -> {} ", gate.from.name, gate.to.name));
-                self.block(&gate.items, |r| r.span, end, Self::requirement);
+                match &gate.body {
+                    GateBody::Requirements(items) => {
+                        self.block(items, |r| r.span, end, Self::requirement);
+                    }
+                    GateBody::Open => self.out.push_str("open"),
+                }
             }
             ItemKind::Escalate(esc) => {
                 self.out.push_str(&format!(
