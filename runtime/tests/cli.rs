@@ -295,7 +295,7 @@ fn a_promotion_to_a_rung_no_gate_leads_into_is_refused_naming_the_gate() {
     eval_in(&dir, &["gate", "--feature", "orders", "--to", "prod"])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("orders → prod: pass"));
+        .stdout(predicate::str::contains("orders → prod: PASS"));
 }
 
 #[test]
@@ -326,7 +326,7 @@ fn reports_and_gate_all_take_the_stage_from_phasev_toml_when_the_policy_does_not
     eval_in(&dir, &["gate", "--all"])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("orders → prod: pass"));
+        .stdout(predicate::str::contains("orders → prod: PASS"));
     eval_in(&dir, &["report", "deployment"])
         .assert()
         .code(0)
