@@ -409,7 +409,9 @@ impl Project {
                 span: key_span(&self.text, &["freshness", key]),
                 label: "unknown fact".to_owned(),
                 help: did_you_mean(key, names.iter().copied()).or_else(|| {
-                    Some("name a fact (`metrics.latency_p95`) or a namespace (`metrics`)".to_owned())
+                    Some(
+                        "name a fact (`metrics.latency_p95`) or a namespace (`metrics`)".to_owned(),
+                    )
                 }),
             })));
         }
@@ -648,7 +650,11 @@ mod tests {
             file: PathBuf::from("phasev.toml"),
             text: Arc::from(text),
         };
-        let paths = ["metrics.latency_p95", "metrics.error_rate", "tests.unit.total"];
+        let paths = [
+            "metrics.latency_p95",
+            "metrics.error_rate",
+            "tests.unit.total",
+        ];
         let Err(ConfigError::Invalid(e)) = project.check_freshness(&paths) else {
             unreachable!("`metrcs` is not a namespace")
         };

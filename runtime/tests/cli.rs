@@ -288,9 +288,8 @@ fn a_promotion_to_a_rung_no_gate_leads_into_is_refused_naming_the_gate() {
             "add `gate qa -> prod { … }` to the policy, or `gate qa -> prod open` if promotion",
         ));
     // Said on purpose, it is a promotion like any other.
-    let open = stage_blind(
-        "gate dev -> qa { require \"service ok\": svc.ok }\ngate qa -> prod open\n",
-    );
+    let open =
+        stage_blind("gate dev -> qa { require \"service ok\": svc.ok }\ngate qa -> prod open\n");
     std::fs::write(dir.join("policy.phasev"), open).unwrap();
     eval_in(&dir, &["gate", "--feature", "orders", "--to", "prod"])
         .assert()

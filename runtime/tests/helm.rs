@@ -126,7 +126,15 @@ fn without_helm_or_a_saved_lint_the_built_in_checks_do_not_stand_in_for_one() {
         .unwrap()
         .current_dir(dir.path())
         .env("PATH", dir.path())
-        .args(["gate", "--feature", "orders", "--to", "b", "--format", "json"])
+        .args([
+            "gate",
+            "--feature",
+            "orders",
+            "--to",
+            "b",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3), "{out:?}");

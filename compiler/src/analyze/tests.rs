@@ -137,9 +137,14 @@ fn rungs_no_gate_leads_into_and_empty_gates_warn_but_open_gates_do_not() {
     let found = warnings("gate a -> b {}\ngate b -> c open");
     assert_eq!(
         found,
-        [(Code::EmptyGate, "gate `a -> b` has no requirements".to_owned())]
+        [(
+            Code::EmptyGate,
+            "gate `a -> b` has no requirements".to_owned()
+        )]
     );
-    assert!(warnings("gate a -> b { require \"r\": rollback.tested }\ngate b -> c open").is_empty());
+    assert!(
+        warnings("gate a -> b { require \"r\": rollback.tested }\ngate b -> c open").is_empty()
+    );
 }
 
 #[test]

@@ -546,7 +546,8 @@ impl Checker<'_> {
             )
             .label("not defined")
             .help(help.unwrap_or_else(|| {
-                "the built-in functions are len, exists, known, matches, min, max and sum".to_owned()
+                "the built-in functions are len, exists, known, matches, min, max and sum"
+                    .to_owned()
             })),
         );
         None

@@ -11,8 +11,8 @@ use comments::Comments;
 use expr::{expr, string, type_expr};
 
 use crate::ast::{
-    ChecklistItem, EscalateItem, EscalateItemKind, GateBody, ItemKind, Module, ReqKind, Requirement,
-    RungDecl, Span,
+    ChecklistItem, EscalateItem, EscalateItemKind, GateBody, ItemKind, Module, ReqKind,
+    Requirement, RungDecl, Span,
 };
 
 /// Lines longer than this are broken after the `:` of a requirement or the `=` of a rule.

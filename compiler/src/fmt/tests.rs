@@ -47,7 +47,9 @@ fn lays_out_every_item() {
 #[test]
 fn an_open_gate_keeps_its_keyword_and_comment() {
     assert_eq!(
-        canonical("ladder{a b c}\ngate a->b{require \"x\": true}\ngate   b->c    open // by hand\n"),
+        canonical(
+            "ladder{a b c}\ngate a->b{require \"x\": true}\ngate   b->c    open // by hand\n"
+        ),
         "ladder {\n  a\n  b\n  c\n}\ngate a -> b {\n  require \"x\": true\n}\ngate b -> c open  // by hand\n"
     );
 }

@@ -16,8 +16,8 @@ use smallvec::SmallVec;
 
 use crate::ast::{
     self, ChecklistItem, ConfigItem, EscalateDecl, EscalateItem, EscalateItemKind, FactDecl,
-    FieldType, FileId, GateBody, GateDecl, Ident, Item, ItemKind, Param, ReqKind, Requirement, RuleDecl,
-    RungDecl, ScalarType, Severity, Span, TypeExpr, TypeExprKind,
+    FieldType, FileId, GateBody, GateDecl, Ident, Item, ItemKind, Param, ReqKind, Requirement,
+    RuleDecl, RungDecl, ScalarType, Severity, Span, TypeExpr, TypeExprKind,
 };
 use crate::diag::{Code, Diagnostic, Diagnostics};
 
