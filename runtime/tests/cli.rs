@@ -312,6 +312,13 @@ fn a_promotion_to_a_rung_the_feature_already_stands_on_is_refused() {
                 "`phasev-eval explain --feature orders --to {to}`"
             )));
     }
+    // Where the stage is not known, the first rung is still no promotion.
+    gate(&facts_file("first-rung", "f.json", PASSING), "dev")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`dev` is the first rung of the ladder: no gate leads to it",
+        ));
     // The re-check it points to evaluates the gates up to the rung.
     eval_in(&dir, &["explain", "--feature", "orders", "--to", "qa"])
         .assert()
