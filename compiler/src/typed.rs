@@ -87,6 +87,8 @@ pub struct Gate {
     pub from: RungId,
     pub to: RungId,
     pub requirements: Vec<Requirement>,
+    /// Declared `open`: it has no requirements on purpose (an empty gate is a warning).
+    pub open: bool,
     pub span: Span,
 }
 
@@ -199,6 +201,10 @@ pub enum Builtin {
     Max,
     /// `sum(list)`.
     Sum,
+    /// `known(e)`: true when `e` has a value; inconclusive (with `e`'s causes) when it has
+    /// none. A requirement that what an escalation reads is known. (Last: the IR stores
+    /// builtins by their index.)
+    Known,
 }
 
 impl Builtin {
@@ -209,6 +215,7 @@ impl Builtin {
         Builtin::Min,
         Builtin::Max,
         Builtin::Sum,
+        Builtin::Known,
     ];
 
     pub fn name(self) -> &'static str {
@@ -219,6 +226,7 @@ impl Builtin {
             Builtin::Min => "min",
             Builtin::Max => "max",
             Builtin::Sum => "sum",
+            Builtin::Known => "known",
         }
     }
 

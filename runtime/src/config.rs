@@ -363,6 +363,8 @@ pub struct Project {
     pub config: Config,
     pub root: PathBuf,
     pub file: PathBuf,
+    /// The text of `phasev.toml`, for errors found once the policy is known.
+    text: Arc<str>,
 }
 
 impl Project {
@@ -381,7 +383,44 @@ impl Project {
             config,
             root,
             file: file.to_owned(),
+            text: Arc::from(text),
         })
+    }
+
+    /// Checks that every `[freshness]` key is a fact path or a namespace of `paths` (every
+    /// fact the policy may read): a misspelt key would limit nothing, so it is an error at the
+    /// key, with a did-you-mean.
+    pub fn check_freshness(&self, paths: &[&str]) -> Result<(), ConfigError> {
+        for key in self.config.freshness.keys() {
+            let covered = |path: &str| {
+                path.strip_prefix(key.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+            };
+            if paths.iter().any(|p| covered(p)) {
+                continue;
+            }
+            // Namespaces as well as whole paths, so `metrcs` finds `metrics`.
+            let names: std::collections::BTreeSet<&str> = paths
+                .iter()
+                .copied()
+                .flat_map(|p| p.match_indices('.').map(|(i, _)| &p[..i]).chain([p]))
+                .collect();
+            return Err(ConfigError::Invalid(Box::new(Invalid {
+                message: format!(
+                    "{}: [freshness] `{key}` is not a fact or namespace of the policy",
+                    self.file.display()
+                ),
+                src: NamedSource::new(self.file.display().to_string(), Arc::clone(&self.text)),
+                span: key_span(&self.text, &["freshness", key]),
+                label: "unknown fact".to_owned(),
+                help: did_you_mean(key, names.iter().copied()).or_else(|| {
+                    Some(
+                        "name a fact (`metrics.latency_p95`) or a namespace (`metrics`)".to_owned(),
+                    )
+                }),
+            })));
+        }
+        Ok(())
     }
 
     /// A path from the configuration, relative to the project root.
@@ -499,6 +538,16 @@ fn check_plugins(file: &Path, text: &str, config: &Config) -> Result<(), ConfigE
 
 /// Where the value at `path` (keys from the top, through tables, inline or not) is written.
 fn value_span(text: &str, path: &[&str]) -> Option<SourceSpan> {
+    entry_spans(text, path).map(|(_, value)| value)
+}
+
+/// Where the last key of `path` is written.
+fn key_span(text: &str, path: &[&str]) -> Option<SourceSpan> {
+    entry_spans(text, path).map(|(key, _)| key)
+}
+
+/// The spans of the key and the value at `path`.
+fn entry_spans(text: &str, path: &[&str]) -> Option<(SourceSpan, SourceSpan)> {
     let document = toml::de::DeTable::parse(text).ok()?;
     let (last, tables) = path.split_last()?;
     let mut table = document.get_ref();
@@ -508,7 +557,8 @@ fn value_span(text: &str, path: &[&str]) -> Option<SourceSpan> {
             _ => return None,
         }
     }
-    Some(table.get(*last)?.span().into())
+    let (key, value) = table.get_key_value(*last)?;
+    Some((key.span().into(), value.span().into()))
 }
 
 fn invalid(file: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
@@ -590,6 +640,38 @@ mod tests {
         assert_eq!(config.docs.specs, PathBuf::from("specs"));
         assert_eq!(config.collect.timeout, "30s");
         assert_eq!(config.features["orders"].stage, "dev");
+    }
+
+    #[test]
+    fn a_misspelt_freshness_key_is_an_error_at_the_key_with_a_did_you_mean() {
+        let text = "[project]\nname = \"shop\"\npolicy = \"p.phasev\"\n\
+                    [freshness]\ntests = \"24h\"\n\"metrics.latency_p95\" = \"1h\"\nmetrcs = \"1s\"\n";
+        let Ok(config) = parse(Path::new("phasev.toml"), text) else {
+            unreachable!("the configuration parses")
+        };
+        let project = Project {
+            config,
+            root: PathBuf::from("."),
+            file: PathBuf::from("phasev.toml"),
+            text: Arc::from(text),
+        };
+        let paths = [
+            "metrics.latency_p95",
+            "metrics.error_rate",
+            "tests.unit.total",
+        ];
+        let Err(ConfigError::Invalid(e)) = project.check_freshness(&paths) else {
+            unreachable!("`metrcs` is not a namespace")
+        };
+        assert_eq!(
+            e.message,
+            "phasev.toml: [freshness] `metrcs` is not a fact or namespace of the policy"
+        );
+        assert_eq!(e.help.as_deref(), Some("did you mean `metrics`?"));
+        let at = text.find("metrcs").unwrap_or_default();
+        assert_eq!(e.span, Some(SourceSpan::new(at.into(), "metrcs".len())));
+        let known = ["metrics.latency_p95", "metrcs.x", "tests.unit.total"];
+        assert!(project.check_freshness(&known).is_ok());
     }
 
     #[test]

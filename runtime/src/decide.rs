@@ -636,3 +636,75 @@ impl Evaluator<'_> {
         tally.verdict()
     }
 }
+
+/// Why a promotion is refused before any gate is evaluated: deciding it would read as a
+/// pass with nothing checked.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum Refused {
+    /// The feature already stands on the target rung or above it.
+    #[error("feature `{feature}` already stands on `{stage}`, at or above `{target}`")]
+    #[diagnostic(
+        code(phasev::eval::already_promoted),
+        help(
+            "ask for a rung above `{stage}`, or re-check the gates up to `{target}` with \
+             `phasev-eval explain --feature {feature} --to {target}`"
+        )
+    )]
+    AlreadyPromoted {
+        feature: String,
+        stage: String,
+        target: String,
+    },
+    /// The target is the first rung, where every feature starts.
+    #[error("`{rung}` is the first rung of the ladder: no gate leads to it")]
+    #[diagnostic(
+        code(phasev::eval::first_rung),
+        help("features start on `{rung}`; ask for a rung above it")
+    )]
+    FirstRung { rung: String },
+    /// No gate leads into a rung on the way to the target.
+    #[error("no gate leads into `{rung}`, so a promotion to it would pass unchecked")]
+    #[diagnostic(
+        code(phasev::eval::missing_gate),
+        help(
+            "add `gate {below} -> {rung} {{ … }}` to the policy, or `gate {below} -> {rung} open` \
+             if promotion to `{rung}` needs no check"
+        )
+    )]
+    MissingGate { rung: String, below: String },
+}
+
+/// Refuses a promotion to `target` that no gate decides: the lowest rung on the way (the
+/// first rung excepted) that no gate leads into. Gates are monotonic, so a hole anywhere
+/// below the target is a hole in its promotion too.
+pub fn check_gates(program: &Program, target: u32) -> Result<(), Refused> {
+    let ungated = (1..=target).find(|&r| !program.gates.iter().any(|g| g.to == r));
+    match ungated {
+        Some(r) => Err(Refused::MissingGate {
+            rung: rung(program, r),
+            below: rung(program, r - 1),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// [`check_gates`], for `feature` standing on `stage` (when known) and asking for `target`:
+/// a rung it already stands on, and the first rung, are refused too.
+pub fn check_promotion(
+    program: &Program,
+    feature: &str,
+    stage: Option<u32>,
+    target: u32,
+) -> Result<(), Refused> {
+    match stage {
+        Some(stage) if stage >= target => Err(Refused::AlreadyPromoted {
+            feature: feature.to_owned(),
+            stage: rung(program, stage),
+            target: rung(program, target),
+        }),
+        None if target == 0 => Err(Refused::FirstRung {
+            rung: rung(program, target),
+        }),
+        _ => check_gates(program, target),
+    }
+}

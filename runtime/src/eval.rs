@@ -517,6 +517,10 @@ impl<'p> Evaluator<'p> {
                 };
                 Ok(boolean(present))
             }
+            Builtin::Known => match args.first() {
+                Some(&arg) => self.eval(arg, scope).map(|_| boolean(true)),
+                None => Err(Unknown::limit("`known` without an argument (damaged IR)")),
+            },
             Builtin::Matches => {
                 let text = match args.first().map(|a| self.eval(*a, scope)) {
                     Some(Ok(v)) => v,

@@ -454,45 +454,34 @@ fn from_helm(project: &Project, feature: &str) -> Vec<Found> {
     if !report.exists {
         return out;
     }
-    let lint = match &project.config.helm.lint {
-        Some(pattern) => {
-            let file = project.path(Path::new(&pattern.replace("{feature}", feature)));
-            match helm::lint_counts(&file) {
-                Ok(Some(counts)) => Ok(Some((counts, file))),
-                Ok(None) => Ok(None),
-                Err(e) => Err(e.to_string()),
-            }
-        }
-        // Without a saved output, run helm if it is installed.
-        None => match helm::run_lint(&dir) {
-            Ok(Some(counts)) => Ok(Some((counts, PathBuf::from("helm lint")))),
-            Ok(None) => Ok(None),
-            Err(e) => Err(e.to_string()),
-        },
-    };
-    match lint {
-        Ok(lint) => {
-            let (errors, warnings) = lint.as_ref().map_or((0, 0), |(c, _)| *c);
-            let from = lint.as_ref().map_or_else(
-                || format!("{source}: built-in checks"),
-                |(_, f)| format!("{source}: built-in checks and {}", f.display()),
+    let saved = (project.config.helm.lint.as_ref())
+        .map(|pattern| project.path(Path::new(&pattern.replace("{feature}", feature))));
+    match helm::lint(saved.as_deref(), &dir) {
+        Ok(helm::Lint::Counts {
+            errors,
+            warnings,
+            from,
+        }) => {
+            let source = format!("{source}: built-in checks and {}", from.display());
+            out.push(
+                Found::value(
+                    "helm.lint.errors",
+                    json!(errors + report.errors.len()),
+                    &source,
+                )
+                .dated(&from),
             );
-            let date = |found: Found| match &lint {
-                Some((_, file)) => found.dated(file),
-                None => found,
-            };
-            out.push(date(Found::value(
-                "helm.lint.errors",
-                json!(errors + report.errors.len()),
-                &from,
-            )));
-            out.push(date(Found::value(
-                "helm.lint.warnings",
-                json!(warnings),
-                &from,
-            )));
+            out.push(Found::value("helm.lint.warnings", json!(warnings), &source).dated(&from));
         }
-        Err(e) => out.extend(all_absent(&HELM_PATHS[2..], &Absent::Error(e), &source)),
+        Ok(helm::Lint::NotLinted(why)) => {
+            let source = format!("{source}: not linted ({why})");
+            out.extend(all_absent(&HELM_PATHS[2..], &Absent::Missing, &source));
+        }
+        Err(e) => out.extend(all_absent(
+            &HELM_PATHS[2..],
+            &Absent::Error(e.to_string()),
+            &source,
+        )),
     }
     out
 }

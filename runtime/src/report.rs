@@ -191,7 +191,8 @@ pub fn readiness(
 
 /// The next promotion: of the features ready to climb, the one whose deadline comes first
 /// (features without one after, then by name); else, the same way, the first blocked one.
-/// Either with its deadline: what and when.
+/// Either with its deadline: what and when. Features whose stage is not known are not on the
+/// top rung: they are named instead.
 fn next_milestone(program: &Program, features: &[FeatureStatus]) -> String {
     let climbing = |ready: bool| {
         features
@@ -225,7 +226,18 @@ fn next_milestone(program: &Program, features: &[FeatureStatus]) -> String {
                 when(f)
             )
         }
-        None => "every feature is on the top rung".to_owned(),
+        None => {
+            let unknown: Vec<&str> = features
+                .iter()
+                .filter(|f| f.stage.is_none())
+                .map(|f| f.name.as_str())
+                .collect();
+            if unknown.is_empty() {
+                "every feature is on the top rung".to_owned()
+            } else {
+                format!("not known: no stage for {}", unknown.join(", "))
+            }
+        }
     }
 }
 

@@ -108,7 +108,7 @@ fn an_unreadable_spec_is_an_errored_fact() {
         .unwrap()
         .env("NO_COLOR", "1")
         .current_dir(&dir)
-        .args(["gate", "--feature", "orders", "--to", "local_k8s"])
+        .args(["gate", "--feature", "orders", "--to", "cloud_staging"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -312,3 +312,39 @@ fn a_bad_glob_is_an_error_naming_it() {
         );
     }
 }
+
+#[test]
+fn a_shallow_clone_without_the_base_is_an_error_naming_the_fetch_that_fixes_it() {
+    let origin = branched();
+    let clone = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", origin.path().display());
+    let dst = clone.path().join("checkout");
+    let status = Process::new("git")
+        .args(["clone", "-q", "--depth=1", "--branch", "feature", &url])
+        .arg(&dst)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let err = changed_paths(&dst, "origin/main").unwrap_err();
+    let fetch = "git fetch --deepen=100 origin main:refs/remotes/origin/main";
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "this shallow clone lacks `origin/main` or its merge base with HEAD: fetch them with \
+             `{fetch}` (deeper if they parted longer ago, or `git fetch --unshallow`)"
+        )
+    );
+    // The fetch it names is the fix.
+    let args: Vec<&str> = fetch.split(' ').skip(1).collect();
+    git(&dst, &args);
+    assert_eq!(
+        changed_paths(&dst, "origin/main").unwrap(),
+        [
+            "README.md",
+            "api/orders.proto",
+            "services/orders/auth/token.go",
+            "services/orders/old.go",
+            "services/orders/token.go",
+        ]
+    );
+}

@@ -245,3 +245,114 @@ fn a_policy_with_errors_is_reported_like_phasevc_does() {
         .stderr(predicate::str::contains("phasev::check::unknown_fact"))
         .stderr(predicate::str::contains("unknown fact `nope.fact`"));
 }
+
+/// A project in a fresh temporary directory of this test: `policy.phasev`, a facts file
+/// that says the service is fine, and `orders` on stage `qa` of the ladder `dev qa prod`.
+fn project(test: &str, policy: &str) -> PathBuf {
+    let config = "[project]\nname = \"t\"\npolicy = \"policy.phasev\"\nfacts = [\"facts.json\"]\n\n\
+                  [features.orders]\nstage = \"qa\"\n";
+    let dir = facts_file(test, "phasev.toml", config);
+    let dir = dir.parent().unwrap().to_owned();
+    std::fs::write(dir.join("policy.phasev"), policy).unwrap();
+    let facts = r#"{"features": {"orders": {"svc": {"ok": true}}}}"#;
+    std::fs::write(dir.join("facts.json"), facts).unwrap();
+    dir
+}
+
+/// A policy over `dev qa prod` that never reads `feature.stage`; `gates` follow the ladder.
+fn stage_blind(gates: &str) -> String {
+    format!("policy p\nladder {{ dev qa prod }}\nfact svc.ok: bool\n{gates}")
+}
+
+fn eval_in(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::cargo_bin("phasev-eval").expect("binary");
+    cmd.env("NO_COLOR", "1").current_dir(dir).args(args);
+    cmd
+}
+
+const BOTH_GATES: &str = "gate dev -> qa { require \"service ok\": svc.ok }\n\
+                          gate qa -> prod { require \"service ok\": svc.ok }\n";
+
+#[test]
+fn a_promotion_to_a_rung_no_gate_leads_into_is_refused_naming_the_gate() {
+    let policy = stage_blind("gate dev -> qa { require \"service ok\": svc.ok }\n");
+    let dir = project("ungated", &policy);
+    eval_in(&dir, &["gate", "--feature", "orders", "--to", "prod"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "no gate leads into `prod`, so a promotion to it would pass unchecked",
+        ))
+        .stderr(predicate::str::contains(
+            "add `gate qa -> prod { … }` to the policy, or `gate qa -> prod open` if promotion",
+        ));
+    // Said on purpose, it is a promotion like any other.
+    let open =
+        stage_blind("gate dev -> qa { require \"service ok\": svc.ok }\ngate qa -> prod open\n");
+    std::fs::write(dir.join("policy.phasev"), open).unwrap();
+    eval_in(&dir, &["gate", "--feature", "orders", "--to", "prod"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("orders → prod: PASS"));
+}
+
+#[test]
+fn a_promotion_to_a_rung_the_feature_already_stands_on_is_refused() {
+    let dir = project("already", &stage_blind(BOTH_GATES));
+    for to in ["qa", "dev"] {
+        eval_in(&dir, &["gate", "--feature", "orders", "--to", to])
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(format!(
+                "feature `orders` already stands on `qa`, at or above `{to}`"
+            )))
+            .stderr(predicate::str::contains(format!(
+                "`phasev-eval explain --feature orders --to {to}`"
+            )));
+    }
+    // Where the stage is not known, the first rung is still no promotion.
+    gate(&facts_file("first-rung", "f.json", PASSING), "dev")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`dev` is the first rung of the ladder: no gate leads to it",
+        ));
+    // The re-check it points to evaluates the gates up to the rung.
+    eval_in(&dir, &["explain", "--feature", "orders", "--to", "qa"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("service ok"));
+}
+
+#[test]
+fn reports_and_gate_all_take_the_stage_from_phasev_toml_when_the_policy_does_not_read_it() {
+    let dir = project("stage-blind", &stage_blind(BOTH_GATES));
+    eval_in(&dir, &["gate", "--all"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("orders → prod: PASS"));
+    eval_in(&dir, &["report", "deployment"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("orders"));
+    eval_in(&dir, &["report", "readiness"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "Next Milestone: orders → prod, ready to promote",
+        ));
+    // Without phasev.toml nothing says where it stands: that is not the top rung.
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    eval_in(&elsewhere, &["report", "readiness", "--policy"])
+        .arg(dir.join("policy.phasev"))
+        .arg("--facts")
+        .arg(dir.join("facts.json"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "Next Milestone: not known: no stage for orders",
+        ));
+}

@@ -221,9 +221,9 @@ fn every_output_format_reports_the_secret_without_its_value() {
         out.stdout
     };
     let junit = phasev_runtime::collect::junit::parse_junit(&format("junit")).unwrap();
-    // One test case per requirement: the standard gates' and the shop's TLS check, which fails
-    // beside the secret.
-    assert_eq!((junit.total, junit.failed), (15, 2));
+    // One test case per requirement: the standard gates' (with "escalation inputs known") and
+    // the shop's TLS check, which fails beside the secret.
+    assert_eq!((junit.total, junit.failed), (16, 2));
     let sarif: serde_json::Value = serde_json::from_slice(&format("sarif")).unwrap();
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     let secret = &results[0]["locations"][0]["physicalLocation"];

@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use phasev_runtime::collect::helm::{HelmError, Reuse, inspect_chart, lint_counts};
+use assert_cmd::Command;
+use phasev_runtime::collect::helm::{HelmError, Lint, Reuse, inspect_chart, lint, lint_counts};
 
 fn data(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -82,6 +83,72 @@ fn real_helm_lint_output_is_counted_line_by_line() {
     let quiet = lint_counts(&data("lint-output/lint-quiet.txt")).unwrap_err();
     assert!(matches!(quiet, HelmError::NotLintOutput { .. }), "{quiet}");
     assert_eq!(lint_counts(&data("lint-output/none.txt")).unwrap(), None);
+}
+
+#[test]
+fn a_missing_saved_lint_output_is_no_lint_rather_than_a_clean_one() {
+    let chart = data("charts/hello-world");
+    let file = data("lint-output/none.txt");
+    assert_eq!(
+        lint(Some(&file), &chart).unwrap(),
+        Lint::NotLinted(format!(
+            "{} does not exist: save the output of `helm lint {}` there",
+            file.display(),
+            chart.display()
+        ))
+    );
+    let saved = data("lint-output/lint-chart-with-deprecated-api.txt");
+    assert_eq!(
+        lint(Some(&saved), &chart).unwrap(),
+        Lint::Counts {
+            errors: 0,
+            warnings: 1,
+            from: saved.clone()
+        }
+    );
+}
+
+#[test]
+fn without_helm_or_a_saved_lint_the_built_in_checks_do_not_stand_in_for_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = data("charts/hello-world");
+    let config = format!(
+        "[project]\nname = \"t\"\npolicy = \"p.phasev\"\n\n\
+         [features.orders]\nstage = \"a\"\nchart = {:?}\n",
+        chart.display().to_string()
+    );
+    std::fs::write(dir.path().join("phasev.toml"), config).unwrap();
+    let policy = "policy p\nladder { a b }\n\
+                  gate a -> b { require \"Helm chart lints cleanly\": helm.lint.errors == 0 }\n";
+    std::fs::write(dir.path().join("p.phasev"), policy).unwrap();
+    // No directory on PATH holds helm.
+    let out = Command::cargo_bin("phasev-eval")
+        .unwrap()
+        .current_dir(dir.path())
+        .env("PATH", dir.path())
+        .args([
+            "gate",
+            "--feature",
+            "orders",
+            "--to",
+            "b",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let requirement = &doc["features"][0]["requirements"][0];
+    assert_eq!(requirement["outcome"], "inconclusive");
+    assert_eq!(
+        requirement["undecided_because"][0],
+        format!(
+            "helm.lint.errors is missing: chart {}: not linted (helm is not installed, and \
+             phasev.toml names no saved lint output ([helm] lint))",
+            chart.display()
+        )
+    );
 }
 
 /// A chart of our own in a temporary directory: `Chart.yaml`, `values.yaml` and a schema.

@@ -28,7 +28,7 @@ fn the_standard_policy_passes_its_tests_with_full_coverage() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains(
-            "coverage: 22 requirements, 22 seen both passing and failing, 22 seen inconclusive",
+            "coverage: 23 requirements, 23 seen both passing and failing, 23 seen inconclusive",
         ))
         .stdout(predicate::str::contains("FAILED").not());
 }

@@ -1,5 +1,6 @@
 //! typed::Program ─analyze→ warnings: requirements that can never pass or never fail, unused
-//! rules, facts and checks, and gates whose source rung nobody can reach.
+//! rules, facts and checks, gates whose source rung nobody can reach, rungs no gate leads
+//! into, and empty gates.
 
 mod interval;
 mod logic;
@@ -68,6 +69,7 @@ impl<'p> Shared<'p> {
             if task == 0 {
                 usage(self.program, &mut diags);
                 reachability(self.program, &mut diags);
+                gated(self.program, &mut diags);
             } else if task == self.tasks() - 1 {
                 satisfiability(self.program, &mut diags);
             } else {
@@ -321,6 +323,55 @@ fn reachability(program: &Program, diags: &mut Diagnostics) {
             .label(format!("no chain of gates reaches `{from}`"))
             .help(format!(
                 "add `gate {below} -> {from} {{ … }}`, or start this gate lower"
+            )),
+        );
+    }
+}
+
+/// Every rung but the first has a gate leading into it, and no gate is empty by accident.
+fn gated(program: &Program, diags: &mut Diagnostics) {
+    let name = |i: u32| {
+        program
+            .rungs
+            .get(i as usize)
+            .map_or("?", |r| r.name.as_str())
+    };
+    for gate in program
+        .gates
+        .iter()
+        .filter(|g| g.requirements.is_empty() && !g.open)
+    {
+        let (from, to) = (name(gate.from), name(gate.to));
+        diags.push(
+            Diagnostic::new(
+                Code::EmptyGate,
+                gate_head(gate.span),
+                format!("gate `{from} -> {to}` has no requirements"),
+            )
+            .label("checks nothing")
+            .help(format!(
+                "add a `require`, or write `gate {from} -> {to} open` if promotion to `{to}` needs no check"
+            )),
+        );
+    }
+    for (index, rung) in program.rungs.iter().enumerate().skip(1) {
+        let Ok(index) = u32::try_from(index) else {
+            break;
+        };
+        if program.gates.iter().any(|g| g.to == index) {
+            continue;
+        }
+        let below = name(index - 1);
+        diags.push(
+            Diagnostic::new(
+                Code::UngatedRung,
+                rung.span,
+                format!("no gate leads into rung `{}`", rung.name),
+            )
+            .label("a promotion to it would check nothing")
+            .help(format!(
+                "add `gate {below} -> {} {{ … }}`, or `gate {below} -> {} open` if it needs no check",
+                rung.name, rung.name
             )),
         );
     }

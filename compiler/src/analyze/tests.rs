@@ -24,8 +24,11 @@ fn codes_of(body: &str) -> Vec<Code> {
     warnings(body).into_iter().map(|(c, _)| c).collect()
 }
 
+/// The warnings of one requirement in the gate into `b` (`c` is reached by an open gate).
 fn requirement(expr: &str) -> Vec<Code> {
-    codes_of(&format!("gate a -> b {{ require \"r\": {expr} }}"))
+    codes_of(&format!(
+        "gate a -> b {{ require \"r\": {expr} }}\ngate b -> c open"
+    ))
 }
 
 #[test]
@@ -83,7 +86,8 @@ fn satisfiable_requirements_are_quiet() {
 #[test]
 fn rules_are_expanded_in_place() {
     let found = codes_of(
-        "rule low = tests.unit.failed < 3\ngate a -> b { require \"r\": low and tests.unit.failed > 5 }",
+        "rule low = tests.unit.failed < 3\ngate a -> b { require \"r\": low and tests.unit.failed > 5 }\n\
+         gate b -> c open",
     );
     assert_eq!(found, [Code::NeverPasses]);
 }
@@ -93,7 +97,7 @@ fn unused_items_are_reported() {
     let found = warnings(
         "fact team.pci.passed: bool\nfact team.other: int\nrule spare = true\nrule helper = team.other > 1\n\
          rule only_in_spare = helper\ncheck pci = plugin \"pci\" {}\n\
-         gate a -> b { require \"r\": team.pci.passed }",
+         gate a -> b { require \"r\": team.pci.passed }\ngate b -> c open",
     );
     let codes: Vec<_> = found.iter().map(|(c, _)| *c).collect();
     assert_eq!(
@@ -113,10 +117,34 @@ fn unused_items_are_reported() {
 fn gates_from_unreachable_rungs_are_reported() {
     assert_eq!(
         codes_of("gate b -> c { require \"r\": rollback.tested }"),
-        [Code::UnreachableGate]
+        [Code::UngatedRung, Code::UnreachableGate]
     );
     assert!(codes_of("gate a -> b { require \"r\": rollback.tested }\ngate b -> c { require \"s\": rollback.tested }").is_empty());
-    assert!(codes_of("gate a -> c { require \"r\": rollback.tested }").is_empty());
+    // Skipping `b` leaves it reached by no gate.
+    assert_eq!(
+        codes_of("gate a -> c { require \"r\": rollback.tested }"),
+        [Code::UngatedRung]
+    );
+}
+
+#[test]
+fn rungs_no_gate_leads_into_and_empty_gates_warn_but_open_gates_do_not() {
+    let found = warnings("gate a -> b { require \"r\": rollback.tested }");
+    assert_eq!(
+        found,
+        [(Code::UngatedRung, "no gate leads into rung `c`".to_owned())]
+    );
+    let found = warnings("gate a -> b {}\ngate b -> c open");
+    assert_eq!(
+        found,
+        [(
+            Code::EmptyGate,
+            "gate `a -> b` has no requirements".to_owned()
+        )]
+    );
+    assert!(
+        warnings("gate a -> b { require \"r\": rollback.tested }\ngate b -> c open").is_empty()
+    );
 }
 
 #[test]
@@ -135,6 +163,8 @@ fn the_brief_sketch_warns_about_what_it_does_not_use() {
     assert_eq!(
         found,
         [
+            "no gate leads into rung `local_k8s`",
+            "no gate leads into rung `cloud_prod`",
             "fact `team.pci.passed` is declared but never read",
             "rule `sdd_ready` is never used",
             "gate from `local_k8s` can never be used",

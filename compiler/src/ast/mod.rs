@@ -205,7 +205,26 @@ pub struct ConfigItem {
 pub struct GateDecl {
     pub from: Ident,
     pub to: Ident,
-    pub items: Vec<Requirement>,
+    pub body: GateBody,
+}
+
+/// What a gate asks: its requirements, or nothing on purpose.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GateBody {
+    /// `{ require …; warn … }`; an empty block is a warning, as it checks nothing by accident.
+    Requirements(Vec<Requirement>),
+    /// `open`: promotion to the gate's target needs no check, and the policy says so.
+    Open,
+}
+
+impl GateDecl {
+    /// Its requirements (none for an open gate).
+    pub fn items(&self) -> &[Requirement] {
+        match &self.body {
+            GateBody::Requirements(items) => items,
+            GateBody::Open => &[],
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -546,7 +546,8 @@ impl Checker<'_> {
             )
             .label("not defined")
             .help(help.unwrap_or_else(|| {
-                "the built-in functions are len, exists, matches, min, max and sum".to_owned()
+                "the built-in functions are len, exists, known, matches, min, max and sum"
+                    .to_owned()
             })),
         );
         None
@@ -591,6 +592,12 @@ impl Checker<'_> {
                         "`exists` takes a fact path".to_owned(),
                         "write the fact's path, e.g. `exists(metrics.latency_p95)`",
                     );
+                }
+                Type::Bool
+            }
+            Builtin::Known => {
+                if !arity(1) {
+                    return self.arity(name, span, "1 argument", args.len());
                 }
                 Type::Bool
             }

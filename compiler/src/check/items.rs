@@ -67,10 +67,10 @@ impl Checker<'_> {
     ) {
         let from = self.gate_rung(&gate.from);
         let to = self.gate_rung(&gate.to);
-        let mut requirements = Vec::with_capacity(gate.items.len());
+        let mut requirements = Vec::with_capacity(gate.items().len());
         // Names as written (borrowed from the syntax tree: most need no copy).
         let mut names: HashMap<Cow<'_, str>, Span> = HashMap::default();
-        for req in &gate.items {
+        for req in gate.items() {
             let name = self.plain(&req.name, "a requirement name");
             if let Some(name) = &name {
                 if let Some(&first) = names.get(name) {
@@ -149,6 +149,7 @@ impl Checker<'_> {
             from,
             to,
             requirements,
+            open: matches!(gate.body, ast::GateBody::Open),
             span,
         });
     }

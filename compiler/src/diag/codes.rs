@@ -95,7 +95,7 @@ Declare custom facts with `fact team.pci.passed: bool`.";
 
     UnknownName = "phasev::check::unknown_name", Error, "a name is not a rule, rung, variable or function",
 "A bare name must be a rule, a rung of the ladder, a quantifier variable or rule parameter in
-scope, `target`, or a built-in function (len, exists, matches, min, max, sum).";
+scope, `target`, or a built-in function (len, exists, known, matches, min, max, sum).";
 
     UnknownField = "phasev::check::unknown_field", Error, "a record has no such field",
 "Field access on a record must name one of its fields. The label lists the type, and the
@@ -212,4 +212,22 @@ costs time and decides nothing.";
 "Features start on the first rung of the ladder and climb through gates. When no chain of
 gates leads from the first rung to this gate's source rung, the gate can never be used.
 Usually a gate in between is missing.";
+
+    UngatedRung = "phasev::analyze::ungated_rung", Warning, "no gate leads into a rung",
+"Gates are monotonic: promoting to a rung evaluates every gate that leads up to it. A rung
+that no gate leads into would be reached without any check, so `phasev-eval` refuses to
+decide a promotion to it (or above it). Add the missing gate, or say on purpose that the rung
+needs no check with an open gate:
+
+    ladder { dev qa prod }
+    gate dev -> qa { require \"unit tests pass\": tests.unit.failed == 0 }
+    gate qa -> prod open      // prod is promoted by the release train, not checked here";
+
+    EmptyGate = "phasev::analyze::empty_gate", Warning, "a gate has no requirements",
+"A gate written `{}` checks nothing, so every promotion through it passes. That is usually a
+gate left unfinished; if the rung really needs no check, write it as an open gate, which says
+so on purpose:
+
+    gate qa -> prod {}        // warning: checks nothing
+    gate qa -> prod open      // no check, on purpose";
 }

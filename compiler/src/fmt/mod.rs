@@ -11,8 +11,8 @@ use comments::Comments;
 use expr::{expr, string, type_expr};
 
 use crate::ast::{
-    ChecklistItem, EscalateItem, EscalateItemKind, ItemKind, Module, ReqKind, Requirement,
-    RungDecl, Span,
+    ChecklistItem, EscalateItem, EscalateItemKind, GateBody, ItemKind, Module, ReqKind,
+    Requirement, RungDecl, Span,
 };
 
 /// Lines longer than this are broken after the `:` of a requirement or the `=` of a rule.
@@ -174,7 +174,12 @@ impl Formatter<'_> {
             ItemKind::Gate(gate) => {
                 self.out
                     .push_str(&format!("gate {} -> {} ", gate.from.name, gate.to.name));
-                self.block(&gate.items, |r| r.span, end, Self::requirement);
+                match &gate.body {
+                    GateBody::Requirements(items) => {
+                        self.block(items, |r| r.span, end, Self::requirement);
+                    }
+                    GateBody::Open => self.out.push_str("open"),
+                }
             }
             ItemKind::Escalate(esc) => {
                 self.out.push_str(&format!(

@@ -45,6 +45,16 @@ fn lays_out_every_item() {
 }
 
 #[test]
+fn an_open_gate_keeps_its_keyword_and_comment() {
+    assert_eq!(
+        canonical(
+            "ladder{a b c}\ngate a->b{require \"x\": true}\ngate   b->c    open // by hand\n"
+        ),
+        "ladder {\n  a\n  b\n  c\n}\ngate a -> b {\n  require \"x\": true\n}\ngate b -> c open  // by hand\n"
+    );
+}
+
+#[test]
 fn parentheses_only_where_needed() {
     let cases = [
         ("rule r = (a and b) or c", "rule r = a and b or c"),

@@ -16,8 +16,8 @@ use smallvec::SmallVec;
 
 use crate::ast::{
     self, ChecklistItem, ConfigItem, EscalateDecl, EscalateItem, EscalateItemKind, FactDecl,
-    FieldType, FileId, GateDecl, Ident, Item, ItemKind, Param, ReqKind, Requirement, RuleDecl,
-    RungDecl, ScalarType, Severity, Span, TypeExpr, TypeExprKind,
+    FieldType, FileId, GateBody, GateDecl, Ident, Item, ItemKind, Param, ReqKind, Requirement,
+    RuleDecl, RungDecl, ScalarType, Severity, Span, TypeExpr, TypeExprKind,
 };
 use crate::diag::{Code, Diagnostic, Diagnostics};
 
@@ -547,8 +547,13 @@ impl<'i> Cx<'i> {
             Rule::gate_decl => {
                 let from = self.lower_ident(next(&mut inner));
                 let to = self.lower_ident(next(&mut inner));
-                let items = inner.map(|p| self.lower_gate_item(p)).collect();
-                ItemKind::Gate(GateDecl { from, to, items })
+                let mut inner = inner.peekable();
+                let body = if inner.peek().is_some_and(|p| p.as_rule() == Rule::gate_open) {
+                    GateBody::Open
+                } else {
+                    GateBody::Requirements(inner.map(|p| self.lower_gate_item(p)).collect())
+                };
+                ItemKind::Gate(GateDecl { from, to, body })
             }
             Rule::escalate_decl => {
                 let title = self.lower_string(next(&mut inner));

@@ -47,6 +47,19 @@ pub enum ChangeError {
         )
     )]
     Diff { base: String, stderr: String },
+    /// The message carries the fix, because it reaches users as an errored fact's reason.
+    #[error(
+        "this shallow clone lacks `{base}` or its merge base with HEAD: fetch them with \
+         `{fetch}` (deeper if they parted longer ago, or `git fetch --unshallow`)"
+    )]
+    #[diagnostic(
+        code(phasev::collect::change::shallow_clone),
+        help(
+            "CI checkouts fetch one commit by default (GitHub's actions/checkout: set \
+             `fetch-depth: 0`)"
+        )
+    )]
+    ShallowClone { base: String, fetch: String },
     #[error("`{pattern}` is not a glob: {reason}")]
     #[diagnostic(code(phasev::collect::change::glob))]
     Glob { pattern: String, reason: String },
@@ -103,13 +116,21 @@ fn git(dir: &Path, args: &[&str]) -> Result<Output, ChangeError> {
         })
 }
 
-/// Why `git diff` failed: not a repository, an unknown ref, or something else.
+/// Why `git diff` failed: not a repository, a shallow clone without the base or the merge
+/// base, an unknown ref, or something else.
 fn diagnose(dir: &Path, base: &str, diff: &Output) -> Result<ChangeError, ChangeError> {
     let repo = git(dir, &["rev-parse", "--git-dir"])?;
     if !repo.status.success() {
         return Ok(ChangeError::NotARepository {
             dir: dir.to_owned(),
             stderr: stderr(&repo),
+        });
+    }
+    let shallow = git(dir, &["rev-parse", "--is-shallow-repository"])?;
+    if String::from_utf8_lossy(&shallow.stdout).trim() == "true" {
+        return Ok(ChangeError::ShallowClone {
+            base: base.to_owned(),
+            fetch: fetch_command(dir, base)?,
         });
     }
     let known = git(
@@ -130,6 +151,22 @@ fn diagnose(dir: &Path, base: &str, diff: &Output) -> Result<ChangeError, Change
         base: base.to_owned(),
         stderr: stderr(diff),
     })
+}
+
+/// The fetch that brings `base` and its merge base with `HEAD` into a shallow clone:
+/// `--deepen` extends the history of `HEAD` too (fetching the base alone leaves them
+/// unconnected), and the explicit destination works in a single-branch clone. `origin/main`
+/// is branch `main` of remote `origin`; a name without a remote is fetched from `origin`.
+fn fetch_command(dir: &Path, base: &str) -> Result<String, ChangeError> {
+    let remotes = git(dir, &["remote"])?;
+    let remotes = String::from_utf8_lossy(&remotes.stdout);
+    let refspec = match base.split_once('/') {
+        Some((remote, branch)) if remotes.lines().any(|r| r == remote) => {
+            format!("{remote} {branch}:refs/remotes/{remote}/{branch}")
+        }
+        _ => format!("origin {base}:{base}"),
+    };
+    Ok(format!("git fetch --deepen=100 {refspec}"))
 }
 
 fn stderr(out: &Output) -> String {

@@ -7,7 +7,9 @@
 //!   process forbids ("never rewritten from scratch").
 //! - **Lint**: the counts of `[ERROR]` and `[WARNING]` lines of a `helm lint` output file (or of
 //!   running `helm lint` when no file is configured and helm is installed), plus
-//!   built-in checks, each an error: `Chart.yaml` without `apiVersion`, `name` or `version`, an
+//!   built-in checks, each an error. Without a lint (the file does not exist, or no file is
+//!   configured and helm is not installed) the lint facts are missing: the built-in checks
+//!   alone never stand in for one. The built-in checks: `Chart.yaml` without `apiVersion`, `name` or `version`, an
 //!   unparsable `values.yaml`, values that break the chart's `values.schema.json` (JSON
 //!   Schema, as `helm install` checks them; each violation names its path), and an image
 //!   tagged `latest` or not tagged at all (a promotion must be reproducible). An image whose
@@ -346,6 +348,48 @@ fn check_image(image: &Yaml, at: &str, app_version: Option<&str>, errors: &mut V
     }
 }
 
+/// What `helm lint` found for a chart, or why nothing linted it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lint {
+    /// `[ERROR]` and `[WARNING]` lines, and where they were read (the saved output, or
+    /// `helm lint` run here).
+    Counts {
+        errors: usize,
+        warnings: usize,
+        from: PathBuf,
+    },
+    /// Nothing linted the chart: the reason, and what to do about it. The built-in checks
+    /// never stand in for a lint, so the lint facts are missing.
+    NotLinted(String),
+}
+
+/// The lint of the chart in `chart`: the saved output `saved` (a configured file), else
+/// `helm lint` when helm is installed.
+pub fn lint(saved: Option<&Path>, chart: &Path) -> Result<Lint, HelmError> {
+    let counts = |(errors, warnings), from: &Path| Lint::Counts {
+        errors,
+        warnings,
+        from: from.to_owned(),
+    };
+    match saved {
+        Some(file) => Ok(match lint_counts(file)? {
+            Some(c) => counts(c, file),
+            None => Lint::NotLinted(format!(
+                "{} does not exist: save the output of `helm lint {}` there",
+                file.display(),
+                chart.display()
+            )),
+        }),
+        None => Ok(match run_lint(chart)? {
+            Some(c) => counts(c, Path::new("helm lint")),
+            None => Lint::NotLinted(
+                "helm is not installed, and phasev.toml names no saved lint output ([helm] lint)"
+                    .to_owned(),
+            ),
+        }),
+    }
+}
+
 /// `(errors, warnings)` in a `helm lint` output file.
 pub fn lint_counts(file: &Path) -> Result<Option<(usize, usize)>, HelmError> {
     let Some(text) = read(file)? else {
@@ -373,7 +417,7 @@ fn count_lint(text: &str) -> Option<(usize, usize)> {
 }
 
 /// Runs `helm lint DIR` when helm is installed: `Ok(None)` when it is not.
-pub fn run_lint(dir: &Path) -> Result<Option<(usize, usize)>, HelmError> {
+fn run_lint(dir: &Path) -> Result<Option<(usize, usize)>, HelmError> {
     let output = match std::process::Command::new("helm")
         .arg("lint")
         .arg(dir)

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use phasev_runtime::collect::{deps, docs};
 use phasev_runtime::config::Project;
-use phasev_runtime::decide::{Decision, Outcome, Verdict};
+use phasev_runtime::decide::{Decision, Outcome, Verdict, check_gates, check_promotion};
 use phasev_runtime::eval::Evaluator;
 use phasev_runtime::facts::{Document, Fact, Facts, Source, apply_documents};
 use phasev_runtime::gather::{Found, apply_found, gather};
@@ -275,15 +275,10 @@ fn run(cli: Cli) -> Result<u8, Stop> {
             }
             let mut decisions = Vec::new();
             for name in names {
-                let facts = inputs.facts_for(&name, None)?;
-                let Some(next) = stage_of(program, &facts).map(|s| s + 1) else {
-                    return Err(usage(
-                        format!("the stage of feature `{name}` is not known"),
-                        "give it a `stage` in phasev.toml or `feature.stage` in the facts"
-                            .to_owned(),
-                    ));
-                };
+                let (facts, found) = inputs.gathered(&name, None)?;
+                let next = known_stage(program, &facts, &found, &name)? + 1;
                 if next <= top_rung(program) {
+                    check_gates(program, next).map_err(|e| report(&e))?;
                     decisions.push(evaluator.decide(&name, &facts, next));
                 }
             }
@@ -334,7 +329,9 @@ fn run(cli: Cli) -> Result<u8, Stop> {
                     format!("the features are {}", named.join(", ")),
                 ));
             }
-            let facts = inputs.facts_for(&feature, Some(target))?;
+            let (facts, found) = inputs.gathered(&feature, Some(target))?;
+            let stage = stage_of(&inputs.program, &facts, &found);
+            check_promotion(&inputs.program, &feature, stage, target).map_err(|e| report(&e))?;
             let decision = Evaluator::new(&inputs.program).decide(&feature, &facts, target);
             if let Some(path) = record {
                 let rec = phasev_runtime::record::record(&inputs.program, &facts, &decision);
@@ -354,6 +351,7 @@ fn run(cli: Cli) -> Result<u8, Stop> {
         } => {
             let inputs = Loaded::load(&inputs)?;
             let target = rung_index(&inputs.program, &to)?;
+            check_gates(&inputs.program, target).map_err(|e| report(&e))?;
             let facts = inputs.facts_for(&feature, Some(target))?;
             let decision = Evaluator::new(&inputs.program).decide(&feature, &facts, target);
             write_output(None, &render_explanation(&decision))?;
@@ -512,11 +510,14 @@ fn readiness(inputs: &Loaded) -> Result<String, Stop> {
     let mut rows = Vec::new();
     for name in inputs.feature_names() {
         let (facts, found) = inputs.gathered(&name, None)?;
-        let stage = stage_of(program, &facts);
-        let next = stage
-            .map(|s| s + 1)
-            .filter(|n| (*n as usize) < program.rungs.len())
-            .map(|n| evaluator.decide(&name, &facts, n));
+        let stage = stage_of(program, &facts, &found);
+        let next = match stage.map(|s| s + 1).filter(|n| *n <= top_rung(program)) {
+            Some(n) => {
+                check_gates(program, n).map_err(|e| report(&e))?;
+                Some(evaluator.decide(&name, &facts, n))
+            }
+            None => None,
+        };
         let fact = |path: &str| known(program, &facts, &found, path);
         rows.push(FeatureStatus {
             sdd_stage: fact("feature.sdd_stage")
@@ -574,16 +575,14 @@ fn readiness(inputs: &Loaded) -> Result<String, Stop> {
     ))
 }
 
-/// The deployment report of every feature whose stage is known.
+/// The deployment report of every feature, at the rung it stands on.
 fn deployments(inputs: &Loaded) -> Result<String, Stop> {
     let program = &inputs.program;
     let evaluator = Evaluator::new(program);
     let mut text = String::new();
     for name in inputs.feature_names() {
-        let facts = inputs.facts_for(&name, None)?;
-        let Some(stage) = stage_of(program, &facts) else {
-            continue;
-        };
+        let (facts, found) = inputs.gathered(&name, None)?;
+        let stage = known_stage(program, &facts, &found, &name)?;
         let decision = evaluator.decide(&name, &facts, stage);
         if !text.is_empty() {
             text.push('\n');
@@ -605,8 +604,9 @@ fn checklists(inputs: &Loaded) -> Result<String, Stop> {
     let evaluator = Evaluator::new(program);
     let mut text = String::new();
     for name in inputs.feature_names() {
-        let facts = inputs.facts_for(&name, None)?;
-        let target = stage_of(program, &facts).map_or(0, |s| (s + 1).min(top_rung(program)));
+        let (facts, found) = inputs.gathered(&name, None)?;
+        let target =
+            stage_of(program, &facts, &found).map_or(0, |s| (s + 1).min(top_rung(program)));
         if !text.is_empty() {
             text.push('\n');
         }
@@ -630,13 +630,29 @@ fn known(program: &Program, facts: &Facts, found: &[Found], path: &str) -> Optio
     Some(phasev_runtime::record::to_json(program, value, ty))
 }
 
-/// The rung `feature.stage` says the feature is on.
-fn stage_of(program: &Program, facts: &Facts) -> Option<u32> {
-    let slot = program.slot_index("feature.stage")?;
+/// The rung `feature.stage` says the feature is on: its slot when the policy reads it (the
+/// facts documents may have set it), else what phasev.toml says.
+fn stage_of(program: &Program, facts: &Facts, found: &[Found]) -> Option<u32> {
+    let Some(slot) = program.slot_index("feature.stage") else {
+        let f = found.iter().find(|f| f.path == "feature.stage")?;
+        let name = f.value.as_ref().ok()?.as_str()?;
+        let index = program.rungs.iter().position(|r| r.name == name)?;
+        return u32::try_from(index).ok();
+    };
     match &facts.get(slot).value {
         Ok(Value::Rung(r)) => Some(*r),
         _ => None,
     }
+}
+
+/// [`stage_of`], or why it cannot be used.
+fn known_stage(program: &Program, facts: &Facts, found: &[Found], name: &str) -> Result<u32, Stop> {
+    stage_of(program, facts, found).ok_or_else(|| {
+        usage(
+            format!("the stage of feature `{name}` is not known"),
+            "give it a `stage` in phasev.toml or `feature.stage` in the facts".to_owned(),
+        )
+    })
 }
 
 fn top_rung(program: &Program) -> u32 {
@@ -696,6 +712,10 @@ impl Loaded {
         let program = load_policy(&policy, &options)?;
         if let Some(project) = &project {
             check_stages(project, &program)?;
+            let builtin = phasev_compiler::schema::Schema::builtin().paths();
+            let read = program.slots.iter().map(|s| s.path.as_str());
+            let paths: Vec<&str> = builtin.chain(read).collect();
+            project.check_freshness(&paths).map_err(|e| report(&e))?;
         }
         let mut files: Vec<PathBuf> = project
             .iter()
@@ -839,7 +859,7 @@ impl Loaded {
         if let Some(plugins) = &self.plugins {
             let top = top_rung(program);
             let target = target
-                .or_else(|| stage_of(program, &facts).map(|s| (s + 1).min(top)))
+                .or_else(|| stage_of(program, &facts, &found).map(|s| (s + 1).min(top)))
                 .unwrap_or(top);
             plugins.run_checks(program, feature, target, &mut facts);
         }
