@@ -648,9 +648,17 @@ fn stage_of(program: &Program, facts: &Facts, found: &[Found]) -> Option<u32> {
 /// [`stage_of`], or why it cannot be used.
 fn known_stage(program: &Program, facts: &Facts, found: &[Found], name: &str) -> Result<u32, Stop> {
     stage_of(program, facts, found).ok_or_else(|| {
+        // Facts files only fill what the policy reads.
+        let help = match program.slot_index("feature.stage") {
+            Some(_) => "give it a `stage` in phasev.toml or `feature.stage` in the facts",
+            None => {
+                "give it a `stage` in phasev.toml (this policy does not read `feature.stage`, so \
+                 facts files cannot set it)"
+            }
+        };
         usage(
             format!("the stage of feature `{name}` is not known"),
-            "give it a `stage` in phasev.toml or `feature.stage` in the facts".to_owned(),
+            help.to_owned(),
         )
     })
 }
