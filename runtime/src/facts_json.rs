@@ -736,3 +736,30 @@ pub fn value_of(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn observation_times_read_as_rfc_3339() {
+        let secs = |text: &str| {
+            parse_time(text).map(|t| match t.duration_since(UNIX_EPOCH) {
+                Ok(d) => d.as_secs_f64(),
+                Err(e) => -e.duration().as_secs_f64(),
+            })
+        };
+        assert_eq!(secs("1970-01-02T00:00:00Z"), Some(86_400.0));
+        assert_eq!(secs("1970-01-02 01:00:00+01:00"), Some(86_400.0));
+        assert_eq!(secs("1970-01-01T23:30:00.5-00:30"), Some(86_400.5));
+        assert_eq!(secs("1969-12-31T23:59:59Z"), Some(-1.0));
+        for bad in [
+            "2026-12-07",
+            "2026-12-07T25:00:00Z",
+            "2026-12-07T10:00Z",
+            "yesterday",
+        ] {
+            assert_eq!(secs(bad), None, "{bad}");
+        }
+    }
+}
