@@ -5,8 +5,10 @@
 //! `{"tests": {"unit": {"failed": 0}}}` supplies `tests.unit.failed`. A top-level `features`
 //! table supplies several features at once; every other top-level key is shared by all of
 //! them, and a feature's own value wins over a shared one. Later documents win over earlier
-//! ones. An absent key is a missing fact; a value that does not fit the slot's type rejects
-//! the document.
+//! ones. An absent key is a missing fact; a value that does not fit the slot's type, or a key
+//! written twice, rejects the document; a number out of range makes its fact errored. A
+//! top-level `observed_at` (RFC 3339) dates the document's facts for `[freshness]`; without it
+//! the file's modification time does.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
