@@ -1,8 +1,11 @@
 //! root file ─load→ every module it imports: reads files, parses them, follows `import`s
 //! relative to the importing file, and reports unreadable files and import cycles.
+//!
+//! It also holds the one bounded reader every input of phasev goes through ([`read_bytes`],
+//! [`read_text`]): policies, facts files, `phasev.toml`, records, specs, reports.
 
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
 use crate::ast::{FileId, ItemKind, Module, Span};
@@ -21,8 +24,63 @@ pub struct RealFs;
 
 impl FileSystem for RealFs {
     fn read(&self, path: &Path) -> io::Result<String> {
-        std::fs::read_to_string(path)
+        read_text(path)
     }
+}
+
+/// The largest file phasev reads: 64 MiB. Every input is text written by a person or a CI
+/// step; a larger one is a mistake or an attack, and reading on would exhaust memory.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a whole file of at most [`MAX_FILE_BYTES`]. Only regular files are read: a FIFO would
+/// block forever and a device (`/dev/zero`) never ends, so both are refused before they are
+/// opened; a file that grows past the limit while it is read is refused too.
+pub fn read_bytes(path: &Path) -> io::Result<Vec<u8>> {
+    read_bytes_within(path, MAX_FILE_BYTES)
+}
+
+/// [`read_bytes`] with another limit (a test's, or a reader that allows less).
+pub fn read_bytes_within(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    // INVARIANT: nothing is opened before it is known to be a regular file: opening a FIFO
+    // for reading waits for a writer.
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        let kind = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a FIFO, socket or device)"
+        };
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("it is {kind}"),
+        ));
+    }
+    let too_large = || {
+        let shown = match limit % (1024 * 1024) {
+            0 => format!("{} MiB", limit / (1024 * 1024)),
+            _ => format!("{limit} bytes"),
+        };
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("it is larger than the limit of {shown}"),
+        )
+    };
+    if meta.len() > limit {
+        return Err(too_large());
+    }
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// [`read_bytes`] as UTF-8 text.
+pub fn read_text(path: &Path) -> io::Result<String> {
+    String::from_utf8(read_bytes(path)?)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text"))
 }
 
 /// In-memory files, keyed by normalised path.
@@ -179,7 +237,6 @@ impl Loader<'_> {
 fn unreadable(span: Span, path: &Path, err: &io::Error) -> Diagnostic {
     let reason = match err.kind() {
         io::ErrorKind::NotFound => "no such file".to_owned(),
-        io::ErrorKind::InvalidData => "the file is not UTF-8 text".to_owned(),
         _ => err.to_string(),
     };
     Diagnostic::new(
@@ -234,6 +291,30 @@ mod tests {
                 .iter()
                 .any(|d| d.message().contains("p/root.phasev → p/lib/a.phasev"))
         );
+    }
+
+    #[test]
+    fn devices_directories_and_large_files_are_refused() -> io::Result<()> {
+        let dir = std::env::temp_dir().join(format!("phasev-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let big = dir.join("big.txt");
+        std::fs::write(&big, "x".repeat(2048))?;
+        let err = |r: io::Result<Vec<u8>>| r.err().map(|e| e.to_string());
+        assert_eq!(
+            err(read_bytes_within(&big, 1024 * 1024 + 1)).as_deref(),
+            None,
+            "under the limit"
+        );
+        assert_eq!(
+            err(read_bytes_within(&big, 1024)).as_deref(),
+            Some("it is larger than the limit of 1024 bytes")
+        );
+        assert_eq!(
+            err(read_bytes(Path::new("/dev/zero"))).as_deref(),
+            Some("it is not a regular file (a FIFO, socket or device)")
+        );
+        assert_eq!(err(read_bytes(&dir)).as_deref(), Some("it is a directory"));
+        std::fs::remove_dir_all(&dir)
     }
 
     #[test]

@@ -18,7 +18,7 @@ use phasev_compiler::ir::Program;
 use phasev_compiler::{Options, compile_path};
 use phasev_runtime::decide::Verdict;
 use phasev_runtime::eval::Evaluator;
-use phasev_runtime::facts::{Document, Facts, apply_documents};
+use phasev_runtime::facts::{Document, FactRules, Facts, apply_documents};
 use serde_json::Value as Json;
 
 mod support;
@@ -73,7 +73,13 @@ fn main() {
         .iter()
         .map(|n| {
             let mut f = Facts::missing(&program);
-            apply_documents(std::slice::from_ref(&parsed), n, &mut f);
+            apply_documents(
+                &program,
+                std::slice::from_ref(&parsed),
+                n,
+                &FactRules::none(),
+                &mut f,
+            );
             f
         })
         .collect();
@@ -160,7 +166,7 @@ fn main() {
             .iter()
             .filter(|n| {
                 facts = Facts::missing(&program);
-                apply_documents(&docs, n, &mut facts);
+                apply_documents(&program, &docs, n, &FactRules::none(), &mut facts);
                 evaluator.verdict_of([gate], false, &facts, target) == Verdict::Pass
             })
             .count()

@@ -16,7 +16,7 @@ use phasev_compiler::ir::hex;
 use phasev_compiler::{Options, compile_path};
 use phasev_runtime::config::{Grants, PluginLimits, PluginManifest};
 use phasev_runtime::eval::{Evaluator, Scope};
-use phasev_runtime::facts::{Document, Facts, apply_documents};
+use phasev_runtime::facts::{Document, FactRules, Facts, apply_documents};
 use phasev_runtime::plugin::{Host, HostSettings, Lookup, Request};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -103,7 +103,13 @@ fn main() {
     )
     .unwrap();
     let mut facts = Facts::missing(&program);
-    apply_documents(std::slice::from_ref(&doc), "orders", &mut facts);
+    apply_documents(
+        &program,
+        std::slice::from_ref(&doc),
+        "orders",
+        &FactRules::none(),
+        &mut facts,
+    );
     let evaluator = Evaluator::new(&program);
     let expr = program.gates[0].requirements[0].expr;
     assert_eq!(

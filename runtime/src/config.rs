@@ -181,6 +181,15 @@ pub struct ProjectInfo {
     /// Facts documents merged over what the collectors found.
     #[serde(default)]
     pub facts: Vec<PathBuf>,
+    /// Fact paths or namespaces a facts document may not override once a collector found
+    /// them (the override makes the fact errored); `[]` allows every override.
+    #[serde(default = "default_protect")]
+    pub protect: Vec<String>,
+}
+
+/// A facts file saying `secrets.findings = []` must not hide what the scanner found.
+fn default_protect() -> Vec<String> {
+    vec!["secrets".to_owned()]
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -370,7 +379,7 @@ pub struct Project {
 impl Project {
     /// Reads and checks `phasev.toml`.
     pub fn read(file: &Path) -> Result<Project, ConfigError> {
-        let text = std::fs::read_to_string(file).map_err(|e| ConfigError::Unreadable {
+        let text = phasev_compiler::load::read_text(file).map_err(|e| ConfigError::Unreadable {
             file: file.to_owned(),
             reason: e.to_string(),
         })?;

@@ -5,15 +5,18 @@
 //! `{"tests": {"unit": {"failed": 0}}}` supplies `tests.unit.failed`. A top-level `features`
 //! table supplies several features at once; every other top-level key is shared by all of
 //! them, and a feature's own value wins over a shared one. Later documents win over earlier
-//! ones. An absent key is a missing fact; a value that does not fit the slot's type rejects
-//! the document.
+//! ones. An absent key is a missing fact; a value that does not fit the slot's type, or a key
+//! written twice, rejects the document; a number out of range makes its fact errored. A
+//! top-level `observed_at` (RFC 3339) dates the document's facts for `[freshness]`; without it
+//! the file's modification time does.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
-use phasev_compiler::ir::Program;
+use phasev_compiler::ir::{Program, Slot, SlotOrigin};
 use phasev_compiler::types::Type;
 use serde_json::Value as Json;
 use thiserror::Error;
@@ -173,17 +176,23 @@ pub struct SyntaxError {
 pub struct Document {
     file: PathBuf,
     slots: SlotDocument,
+    /// When its facts were observed: its `observed_at`, else the file's modification time.
+    observed: Option<SystemTime>,
 }
 
 impl Document {
     /// Reads a JSON or TOML facts document (TOML when the name ends in `.toml`).
     pub fn read(program: &Program, file: &Path) -> Result<Document, FactsError> {
-        let text = std::fs::read_to_string(file).map_err(|e| FactsError::Unreadable {
+        let text = phasev_compiler::load::read_text(file).map_err(|e| FactsError::Unreadable {
             file: file.to_owned(),
             reason: e.to_string(),
         })?;
         let is_toml = file.extension().is_some_and(|e| e == "toml");
-        Document::parse(program, file, &text, is_toml)
+        let mut doc = Document::parse(program, file, &text, is_toml)?;
+        if doc.observed.is_none() {
+            doc.observed = std::fs::metadata(file).and_then(|m| m.modified()).ok();
+        }
+        Ok(doc)
     }
 
     /// Reads the facts of `program` from a document's text; `file` is only used in messages.
@@ -243,6 +252,7 @@ impl Document {
         })?;
         Ok(Document {
             file: file.to_owned(),
+            observed: slots.observed_at,
             slots,
         })
     }
@@ -281,27 +291,159 @@ fn json_position<'r>(reason: &'r str, text: &str) -> Option<(&'r str, usize)> {
     Some((message, (start + column.saturating_sub(1)).min(text.len())))
 }
 
+/// What facts are held to as they are applied, whatever their source.
+#[derive(Clone, Debug)]
+pub struct FactRules {
+    /// `[freshness]`: a fact path or namespace and its limit in milliseconds; the longest
+    /// match applies, and a fact observed longer ago than that is stale.
+    pub freshness: Vec<(String, f64)>,
+    /// Fact paths or namespaces a facts file may not override once a collector has found
+    /// them (`[project] protect`): such an override makes the fact errored.
+    pub protected: Vec<String>,
+    /// The time ages are measured at.
+    pub now: SystemTime,
+}
+
+impl FactRules {
+    /// No limits and nothing protected (policy tests, where there are no collectors).
+    pub fn none() -> FactRules {
+        FactRules {
+            freshness: Vec::new(),
+            protected: Vec::new(),
+            now: SystemTime::now(),
+        }
+    }
+
+    /// Why a fact at `path` observed at `at` is stale, if it is past its freshness limit.
+    pub fn stale(&self, path: &str, at: Option<SystemTime>) -> Option<Absent> {
+        let limit = longest_match(path, self.freshness.iter().map(|(p, l)| (p.as_str(), *l)))?;
+        let age = self.now.duration_since(at?).ok()?.as_secs_f64() * 1000.0;
+        (age > limit).then(|| Absent::Stale {
+            age: rough(age),
+            limit: crate::value::duration(limit),
+        })
+    }
+
+    fn is_protected(&self, path: &str) -> bool {
+        longest_match(path, self.protected.iter().map(|p| (p.as_str(), ()))).is_some()
+    }
+}
+
+/// The item of the longest prefix in `prefixes` that is `path` or one of its namespaces.
+fn longest_match<'a, T>(path: &str, prefixes: impl Iterator<Item = (&'a str, T)>) -> Option<T> {
+    prefixes
+        .filter(|(prefix, _)| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map(|(_, item)| item)
+}
+
+/// An age in its largest whole unit, to one decimal: `3.2d`, `5h`, `40s`.
+fn rough(ms: f64) -> String {
+    let units = [
+        ("d", 86_400_000.0),
+        ("h", 3_600_000.0),
+        ("m", 60_000.0),
+        ("s", 1_000.0),
+    ];
+    let (unit, size) = units
+        .into_iter()
+        .find(|(_, size)| ms >= *size)
+        .unwrap_or(("ms", 1.0));
+    let value = format!("{:.1}", ms / size);
+    format!("{}{unit}", value.trim_end_matches(".0"))
+}
+
+/// A facts file's value put over what a collector found for the same fact.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Override {
+    pub path: String,
+    pub file: PathBuf,
+    /// The collector's source of the fact replaced.
+    pub replaced: Source,
+    /// Whether `[project] protect` forbids it (the fact is then errored).
+    pub forbidden: bool,
+}
+
 /// Fills `facts` (for `feature`) from `docs`: in each document the shared values, then the
-/// feature's own; later documents win.
-pub fn apply_documents(docs: &[Document], feature: &str, facts: &mut Facts) {
+/// feature's own; later documents win. Each fact is dated by its document and held to
+/// `rules`; every fact that replaces what a collector found (a value or an error) is returned,
+/// and its source says so.
+pub fn apply_documents(
+    program: &Program,
+    docs: &[Document],
+    feature: &str,
+    rules: &FactRules,
+    facts: &mut Facts,
+) -> Vec<Override> {
+    // Facts with a source before any document is applied came from the collectors.
+    let collected: Vec<bool> = facts
+        .iter()
+        .map(|(_, f)| f.source.is_some() && f.value != Err(Absent::Missing))
+        .collect();
+    let mut overrides = Vec::new();
     for doc in docs {
         let own = doc.slots.features.get(feature).into_iter().flatten();
+        let from = format!("facts file {}", doc.file.display());
         for (slot, value) in doc.slots.shared.iter().chain(own) {
+            let Some(info) = program.slots.get(*slot as usize) else {
+                continue;
+            };
+            let mut value = match value {
+                Ok(v) => match rules.stale(&info.path, doc.observed) {
+                    Some(stale) => Err(stale),
+                    None => Ok(v.clone()),
+                },
+                Err(why) => Err(Absent::Error(format!("{from}: {why}"))),
+            };
+            let mut source = from.clone();
+            if collected.get(*slot as usize) == Some(&true)
+                && let Some(replaced) = facts.get(*slot).source.clone()
+            {
+                let forbidden = rules.is_protected(&info.path);
+                if forbidden {
+                    value = Err(Absent::Error(format!(
+                        "{from} may not override `{}`, which {} found ([project] protect)",
+                        info.path, replaced.0
+                    )));
+                    source = format!("{from}, refused over {}", replaced.0);
+                } else {
+                    source = format!("{from}, overriding {}", replaced.0);
+                }
+                if !overrides.iter().any(|o: &Override| o.path == info.path) {
+                    overrides.push(Override {
+                        path: info.path.clone(),
+                        file: doc.file.clone(),
+                        replaced,
+                        forbidden,
+                    });
+                }
+            }
             facts.set(
                 *slot,
                 Fact {
-                    value: Ok(value.clone()),
-                    source: Some(Source::new(format!("facts file {}", doc.file.display()))),
+                    value,
+                    source: Some(Source::new(source)),
                 },
             );
         }
     }
+    overrides
 }
 
 /// Converts a JSON value (from a collector or a decision record) to a runtime value of type
-/// `ty`; the error says what was expected, where inside the value, and what was found.
+/// `ty`; the error says what was expected, where inside the value, and what was found, or
+/// which number is out of range (infinite, or a negative duration).
 pub fn value_of(program: &Program, json: &Json, ty: &Type) -> Result<Value, String> {
-    facts_json::value_of(program, json, ty)
+    facts_json::value_of(program, json, ty, SlotOrigin::Declared)
+}
+
+/// The value of a fact for `slot`, range-checked as its origin requires: every number in a
+/// built-in fact is a count, size, duration or rate, which cannot be negative.
+pub fn slot_value(program: &Program, json: &Json, slot: &Slot) -> Result<Value, String> {
+    facts_json::value_of(program, json, &slot.ty, slot.origin)
 }
 
 /// How a type is named in messages.

@@ -6,19 +6,21 @@
 //! The same seeds read JSON text and, through `serde_json::Value`, TOML.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use phasev_compiler::diag::closest;
-use phasev_compiler::ir::Program;
+use phasev_compiler::ir::{Program, SlotOrigin};
 use phasev_compiler::types::Type;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::value::{Value, parse_date, parse_duration, parse_percent};
 
-/// Slot values, in the order they were read.
-pub type Slots = Vec<(u32, Value)>;
+/// Slot values, in the order they were read; a value out of its range is the reason instead
+/// (`kafka.groups[0].lag`: `-5` is negative), which makes the fact errored, never a value.
+pub type Slots = Vec<(u32, Result<Value, String>)>;
 
 /// What a document supplies: values every feature shares, and each feature's own.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -27,6 +29,9 @@ pub struct SlotDocument {
     pub features: BTreeMap<String, Slots>,
     /// Keys it skipped that look like misspellings: (the path written, the fact meant).
     pub near_misses: Vec<(String, String)>,
+    /// Its top-level `observed_at`: when its facts were observed, which dates them for
+    /// freshness limits.
+    pub observed_at: Option<SystemTime>,
 }
 
 /// A value that does not fit its slot: where (the fact path and the place inside the value),
@@ -80,15 +85,57 @@ impl Trie {
     }
 }
 
-/// Shared state of one read: the program, the first mismatch met, and the keys that look like
-/// misspellings of facts the program reads.
+/// Shared state of one read: the program, the first mismatch met, the keys that look like
+/// misspellings of facts the program reads, and the first value out of range in the fact
+/// being read.
 struct Cx<'p> {
     program: &'p Program,
     mismatch: RefCell<Option<Mismatch>>,
     near_misses: RefCell<Vec<(String, String)>>,
+    out_of_range: RefCell<Option<OutOfRange>>,
 }
 
-impl Cx<'_> {
+/// A value of the right type outside its range: the fact is read on (the document stays
+/// usable) and then becomes an errored fact with this reason.
+struct OutOfRange {
+    /// Where inside the fact's value (`[2].lag`), built as the read leaves each level.
+    place: String,
+    /// The number as it was written.
+    written: String,
+    reason: &'static str,
+}
+
+impl<'p> Cx<'p> {
+    fn new(program: &'p Program) -> Cx<'p> {
+        Cx {
+            program,
+            mismatch: RefCell::new(None),
+            near_misses: RefCell::new(Vec::new()),
+            out_of_range: RefCell::new(None),
+        }
+    }
+
+    /// Whether a value out of range has been met in the fact being read.
+    fn has_out_of_range(&self) -> bool {
+        self.out_of_range.borrow().is_some()
+    }
+
+    /// Puts `segment` in front of the place of the value out of range.
+    fn out_of_range_within(&self, segment: &str) {
+        if let Some(o) = self.out_of_range.borrow_mut().as_mut() {
+            o.place.insert_str(0, segment);
+        }
+    }
+
+    /// The reason a fact at `path` is errored, if a value in it was out of range.
+    fn take_out_of_range(&self, path: &str) -> Option<String> {
+        let o = self.out_of_range.borrow_mut().take()?;
+        Some(match (path, o.place.as_str()) {
+            ("", "") => format!("`{}` {}", o.written, o.reason),
+            (path, place) => format!("`{path}{place}` = `{}` {}", o.written, o.reason),
+        })
+    }
+
     fn fail<E: de::Error>(&self, path: &str, ty: &Type, found: String, hint: &str) -> E {
         *self.mismatch.borrow_mut() = Some(Mismatch {
             path: path.to_owned(),
@@ -116,11 +163,7 @@ pub fn read<'de, D: Deserializer<'de>>(
     de: D,
 ) -> Result<SlotDocument, ReadError> {
     let trie = Trie::of(program);
-    let cx = Cx {
-        program,
-        mismatch: RefCell::new(None),
-        near_misses: RefCell::new(Vec::new()),
-    };
+    let cx = Cx::new(program);
     let mut doc = SlotDocument::default();
     let result = de.deserialize_any(RootVisitor {
         cx: &cx,
@@ -146,6 +189,48 @@ pub fn read<'de, D: Deserializer<'de>>(
     }
 }
 
+/// The top-level key that dates a document's facts.
+pub(crate) const OBSERVED_AT: &str = "observed_at";
+
+/// An RFC 3339 time (`2026-12-07T09:30:00Z`, `2026-12-07T10:30:00.5+01:00`; a space may stand
+/// for the `T`, as TOML writes it).
+fn parse_time(text: &str) -> Option<SystemTime> {
+    let (date, time) = text.split_once(['T', 't', ' '])?;
+    let days = parse_date(date)?;
+    let (clock, offset) = match time.strip_suffix(['Z', 'z']) {
+        Some(clock) => (clock, 0),
+        None => {
+            let at = time.rfind(['+', '-'])?;
+            let (clock, zone) = time.split_at(at);
+            let sign = if zone.starts_with('-') { -1 } else { 1 };
+            let (h, m) = zone[1..].split_once(':')?;
+            let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+            (clock, sign * (h * 3600 + m * 60))
+        }
+    };
+    let (whole, fraction) = clock.split_once('.').unwrap_or((clock, "0"));
+    let mut parts = whole.split(':');
+    let mut next = |max: i64| {
+        parts
+            .next()?
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (0..=max).contains(n))
+    };
+    let (h, m, sec) = (next(23)?, next(59)?, next(60)?);
+    if parts.next().is_some() || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let fraction: f64 = format!("0.{fraction}").parse().ok()?;
+    let secs = (days * 86_400 + h * 3600 + m * 60 + sec - offset) as f64 + fraction;
+    let since_epoch = Duration::try_from_secs_f64(secs.abs()).ok()?;
+    if secs >= 0.0 {
+        UNIX_EPOCH.checked_add(since_epoch)
+    } else {
+        UNIX_EPOCH.checked_sub(since_epoch)
+    }
+}
+
 /// What the top level and the `features` table must be; serde names them in its "invalid
 /// type" errors, which is how those errors are told apart from syntax errors.
 pub(crate) const SHAPE_TOP: &str = "a table of fact namespaces at the top level";
@@ -165,8 +250,18 @@ impl<'de> Visitor<'de> for RootVisitor<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
-            if key == "features" {
+            once(&mut seen, &key)?;
+            if key == OBSERVED_AT {
+                let text = map.next_value::<String>()?;
+                let at = parse_time(&text).ok_or_else(|| {
+                    de::Error::custom(format!(
+                        "`{OBSERVED_AT}` = {text:?} is not an RFC 3339 time such as `2026-12-07T09:30:00Z`"
+                    ))
+                })?;
+                self.doc.observed_at = Some(at);
+            } else if key == "features" {
                 map.next_value_seed(FeaturesSeed {
                     cx: self.cx,
                     trie: self.trie,
@@ -196,8 +291,12 @@ fn read_entry<'de, A: MapAccess<'de>>(
                     cx,
                     ty: &info.ty,
                     path: &info.path,
+                    counts: counts(info.origin),
                 })?;
-                out.push((slot, value));
+                out.push((
+                    slot,
+                    cx.take_out_of_range(&info.path).map_or(Ok(value), Err),
+                ));
             }
             None => map.next_value_seed(TableSeed {
                 cx,
@@ -225,6 +324,21 @@ fn read_entry<'de, A: MapAccess<'de>>(
     Ok(())
 }
 
+/// A key met twice in one table is an error at the second: which of the two values a reader
+/// takes differs between tools, so neither may decide. (TOML's parser refuses them itself.)
+fn duplicate<E: de::Error>(key: &str) -> E {
+    E::custom(format!("duplicate key `{key}`"))
+}
+
+/// Notes `key` as seen in its table; the second time it is a [`duplicate`].
+fn once<E: de::Error>(seen: &mut HashSet<String>, key: &str) -> Result<(), E> {
+    if seen.contains(key) {
+        return Err(duplicate(key));
+    }
+    seen.insert(key.to_owned());
+    Ok(())
+}
+
 struct FeaturesSeed<'a, 'p> {
     cx: &'a Cx<'p>,
     trie: &'a Trie,
@@ -248,6 +362,9 @@ impl<'de> Visitor<'de> for FeaturesSeed<'_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(name) = map.next_key::<String>()? {
+            if self.features.contains_key(&name) {
+                return Err(duplicate(&name));
+            }
             let slots = self.features.entry(name).or_default();
             map.next_value_seed(FeatureSeed {
                 cx: self.cx,
@@ -282,7 +399,9 @@ impl<'de> Visitor<'de> for FeatureSeed<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
+            once(&mut seen, &key)?;
             read_entry(&mut map, &key, self.cx, self.trie, self.out)?;
         }
         Ok(())
@@ -312,7 +431,9 @@ impl<'de> Visitor<'de> for TableSeed<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
+            once(&mut seen, &key)?;
             read_entry(&mut map, &key, self.cx, self.trie, self.out)?;
         }
         Ok(())
@@ -348,12 +469,21 @@ impl<'de> Visitor<'de> for TableSeed<'_, '_> {
     }
 }
 
+/// Whether every number in a fact of this origin is a count, size, duration or rate, which
+/// cannot be negative: true of every built-in fact (tests, lag, restarts, quota, latency,
+/// error rate). A declared fact's numbers may be negative; its durations may not.
+fn counts(origin: SlotOrigin) -> bool {
+    origin == SlotOrigin::Builtin
+}
+
 /// A value built in its type as it is read. `path` names the fact; a mismatch inside a list
-/// or record adds `[i]` / `.field` to it on the way out.
+/// or record adds `[i]` / `.field` to it on the way out. Numbers are range-checked: never
+/// infinite, and never negative when `counts` (or when a duration).
 struct TypedSeed<'a, 'p> {
     cx: &'a Cx<'p>,
     ty: &'a Type,
     path: &'a str,
+    counts: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for TypedSeed<'_, '_> {
@@ -386,6 +516,31 @@ impl TypedSeed<'_, '_> {
             Type::List(_) => "write a list: `[…]`".to_owned(),
             Type::Record(_) => "write a table with the fields of the type".to_owned(),
         }
+    }
+
+    /// `value` itself, after noting it out of range if it is: the fact is then errored.
+    fn ranged(&self, value: Value, number: f64, written: &dyn fmt::Display) -> Value {
+        let reason = if !number.is_finite() {
+            Some("is not a finite number")
+        } else if number < 0.0 && (self.counts || matches!(self.ty, Type::Duration)) {
+            Some(match self.ty {
+                Type::Duration => "is a negative duration",
+                Type::Percent => "is a negative percentage",
+                _ => "is negative, and this fact counts or measures something",
+            })
+        } else {
+            None
+        };
+        if let Some(reason) = reason
+            && !self.cx.has_out_of_range()
+        {
+            *self.cx.out_of_range.borrow_mut() = Some(OutOfRange {
+                place: String::new(),
+                written: written.to_string(),
+                reason,
+            });
+        }
+        value
     }
 
     fn wrong<E: de::Error>(&self, found: String) -> E {
@@ -422,7 +577,7 @@ impl<'de> Visitor<'de> for TypedSeed<'_, '_> {
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
         match self.ty {
-            Type::Int => Ok(Value::Int(v)),
+            Type::Int => Ok(self.ranged(Value::Int(v), v as f64, &v)),
             _ => self.visit_f64(v as f64),
         }
     }
@@ -436,19 +591,20 @@ impl<'de> Visitor<'de> for TypedSeed<'_, '_> {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        match self.ty {
-            Type::Float => Ok(Value::Float(v)),
-            Type::Duration => Ok(Value::Duration(v)),
-            Type::Percent => Ok(Value::Percent(v)),
-            _ => Err(self.wrong(shown("a number", &v.to_string()))),
-        }
+        let value = match self.ty {
+            Type::Float => Value::Float(v),
+            Type::Duration => Value::Duration(v),
+            Type::Percent => Value::Percent(v),
+            _ => return Err(self.wrong(shown("a number", &v.to_string()))),
+        };
+        Ok(self.ranged(value, v, &v))
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
         let parsed = match self.ty {
             Type::String => Some(Value::Str(Arc::from(v))),
-            Type::Duration => parse_duration(v).map(Value::Duration),
-            Type::Percent => parse_percent(v).map(Value::Percent),
+            Type::Duration => parse_duration(v).map(|d| self.ranged(Value::Duration(d), d, &v)),
+            Type::Percent => parse_percent(v).map(|p| self.ranged(Value::Percent(p), p, &v)),
             Type::Date => parse_date(v).map(Value::Date),
             Type::Rung => self
                 .cx
@@ -474,11 +630,16 @@ impl<'de> Visitor<'de> for TypedSeed<'_, '_> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         loop {
             let i = items.len();
+            let clean = !self.cx.has_out_of_range();
             let item = seq.next_element_seed(TypedSeed {
                 cx: self.cx,
                 ty: elem,
                 path: self.path,
+                counts: self.counts,
             });
+            if clean && self.cx.has_out_of_range() {
+                self.cx.out_of_range_within(&format!("[{i}]"));
+            }
             match item {
                 Ok(Some(v)) => items.push(v),
                 Ok(None) => break,
@@ -498,12 +659,18 @@ impl<'de> Visitor<'de> for TypedSeed<'_, '_> {
         let mut values: Vec<Option<Value>> = vec![None; fields.len()];
         while let Some(key) = map.next_key::<String>()? {
             match fields.iter().position(|(name, _)| *name == key) {
+                Some(i) if values[i].is_some() => return Err(duplicate(&key)),
                 Some(i) => {
+                    let clean = !self.cx.has_out_of_range();
                     let read = map.next_value_seed(TypedSeed {
                         cx: self.cx,
                         ty: &fields[i].1,
                         path: self.path,
+                        counts: self.counts,
                     });
+                    if clean && self.cx.has_out_of_range() {
+                        self.cx.out_of_range_within(&format!(".{key}"));
+                    }
                     match read {
                         Ok(v) => values[i] = Some(v),
                         Err(e) => {
@@ -537,21 +704,24 @@ impl<'de> Visitor<'de> for TypedSeed<'_, '_> {
     }
 }
 
-/// Converts one JSON value (from a collector or a record) to a value of type `ty`; the error
-/// says what was expected, where inside the value, and what was found.
-pub fn value_of(program: &Program, json: &serde_json::Value, ty: &Type) -> Result<Value, String> {
-    let cx = Cx {
-        program,
-        mismatch: RefCell::new(None),
-        near_misses: RefCell::new(Vec::new()),
-    };
+/// Converts one JSON value (from a collector or a record) to a value of type `ty`, numbers
+/// range-checked as a fact of `origin`'s; the error says what was expected, where inside the
+/// value, and what was found, or which number is out of range.
+pub fn value_of(
+    program: &Program,
+    json: &serde_json::Value,
+    ty: &Type,
+    origin: SlotOrigin,
+) -> Result<Value, String> {
+    let cx = Cx::new(program);
     let seed = TypedSeed {
         cx: &cx,
         ty,
         path: "",
+        counts: counts(origin),
     };
     match seed.deserialize(json) {
-        Ok(v) => Ok(v),
+        Ok(v) => cx.take_out_of_range("").map_or(Ok(v), Err),
         Err(e) => Err(match cx.mismatch.into_inner() {
             Some(m) => {
                 let place = m.path.trim_start_matches('@');
@@ -564,5 +734,32 @@ pub fn value_of(program: &Program, json: &serde_json::Value, ty: &Type) -> Resul
             }
             None => e.to_string(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn observation_times_read_as_rfc_3339() {
+        let secs = |text: &str| {
+            parse_time(text).map(|t| match t.duration_since(UNIX_EPOCH) {
+                Ok(d) => d.as_secs_f64(),
+                Err(e) => -e.duration().as_secs_f64(),
+            })
+        };
+        assert_eq!(secs("1970-01-02T00:00:00Z"), Some(86_400.0));
+        assert_eq!(secs("1970-01-02 01:00:00+01:00"), Some(86_400.0));
+        assert_eq!(secs("1970-01-01T23:30:00.5-00:30"), Some(86_400.5));
+        assert_eq!(secs("1969-12-31T23:59:59Z"), Some(-1.0));
+        for bad in [
+            "2026-12-07",
+            "2026-12-07T25:00:00Z",
+            "2026-12-07T10:00Z",
+            "yesterday",
+        ] {
+            assert_eq!(secs(bad), None, "{bad}");
+        }
     }
 }

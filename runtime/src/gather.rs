@@ -16,7 +16,7 @@ use serde_json::{Value as Json, json};
 
 use crate::collect::{change, cloud, docs, helm, junit, secrets};
 use crate::config::Project;
-use crate::facts::{Absent, Fact, Facts, Source, value_of};
+use crate::facts::{Absent, Fact, FactRules, Facts, Source, slot_value};
 
 /// One fact a collector found, or why it could not.
 #[derive(Clone, Debug, PartialEq)]
@@ -128,8 +128,7 @@ impl Collector {
             Collector::Secrets => vec!["secrets.findings".to_owned()],
             Collector::Cloud => vec!["cloud.quota".to_owned()],
             Collector::Change => CHANGE_PATHS.iter().map(|p| (*p).to_owned()).collect(),
-            // Which baseline facts exist depends on the records; a timeout leaves them missing.
-            Collector::Baseline => Vec::new(),
+            Collector::Baseline => baseline_paths().collect(),
         }
     }
 
@@ -219,16 +218,10 @@ pub async fn gather(project: Arc<Project>, feature: &str, timeout: Duration) -> 
 /// The feature's stage of spec-driven development: set in phasev.toml or derived.
 const SDD_STAGE: &str = "feature.sdd_stage";
 
-/// Sets every slot of `facts` that `found` fills; a value of the wrong type becomes an
-/// errored fact naming the collector, and one older than its freshness limit (`limits`: fact
-/// path or namespace → milliseconds, the longest match applies) a stale one.
-pub fn apply_found(
-    program: &Program,
-    found: &[Found],
-    limits: &[(String, f64)],
-    now: SystemTime,
-    facts: &mut Facts,
-) {
+/// Sets every slot of `facts` that `found` fills; a value of the wrong type or out of range
+/// becomes an errored fact naming the collector, and one older than its freshness limit a
+/// stale one.
+pub fn apply_found(program: &Program, found: &[Found], rules: &FactRules, facts: &mut Facts) {
     for f in found {
         let Some(slot) = program.slot_index(&f.path) else {
             continue;
@@ -237,11 +230,11 @@ pub fn apply_found(
             continue;
         };
         let value = match &f.value {
-            Ok(json) => value_of(program, json, &info.ty)
+            Ok(json) => slot_value(program, json, info)
                 .map_err(|e| Absent::Error(format!("{}: {e}", f.source.0))),
             Err(why) => Err(why.clone()),
         };
-        let value = match (value, stale(&f.path, f.at, limits, now)) {
+        let value = match (value, rules.stale(&f.path, f.at)) {
             (Ok(_), Some(why)) => Err(why),
             (value, _) => value,
         };
@@ -342,7 +335,7 @@ fn from_junit(project: &Project, feature: &str) -> Vec<Found> {
         };
         let mut sum = junit::JunitCounts::default();
         for file in &files {
-            let counted = std::fs::read(file)
+            let counted = phasev_compiler::load::read_bytes(file)
                 .map_err(|e| e.to_string())
                 .and_then(|bytes| junit::parse_junit(&bytes).map_err(|e| e.to_string()));
             match counted {
@@ -531,7 +524,7 @@ fn from_cloud(project: &Project, feature: &str) -> Vec<Found> {
     };
     let file = project.path(Path::new(&pattern.replace("{feature}", feature)));
     let source = format!("quota listing {}", file.display());
-    let text = match std::fs::read_to_string(&file) {
+    let text = match phasev_compiler::load::read_text(&file) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return vec![Found::absent("cloud.quota", Absent::Missing, &source)];
@@ -562,41 +555,6 @@ fn from_cloud(project: &Project, feature: &str) -> Vec<Found> {
             &source,
         )],
     }
-}
-
-/// Whether a fact written at `at` is past the freshness limit for `path`.
-fn stale(
-    path: &str,
-    at: Option<SystemTime>,
-    limits: &[(String, f64)],
-    now: SystemTime,
-) -> Option<Absent> {
-    let limit = limits
-        .iter()
-        .filter(|(prefix, _)| path == prefix || path.starts_with(&format!("{prefix}.")))
-        .max_by_key(|(prefix, _)| prefix.len())?
-        .1;
-    let age = now.duration_since(at?).ok()?.as_secs_f64() * 1000.0;
-    (age > limit).then(|| Absent::Stale {
-        age: rough(age),
-        limit: crate::value::duration(limit),
-    })
-}
-
-/// An age in its largest whole unit, to one decimal: `3.2d`, `5h`, `40s`.
-fn rough(ms: f64) -> String {
-    let units = [
-        ("d", 86_400_000.0),
-        ("h", 3_600_000.0),
-        ("m", 60_000.0),
-        ("s", 1_000.0),
-    ];
-    let (unit, size) = units
-        .into_iter()
-        .find(|(_, size)| ms >= *size)
-        .unwrap_or(("ms", 1.0));
-    let value = format!("{:.1}", ms / size);
-    format!("{}{unit}", value.trim_end_matches(".0"))
 }
 
 fn from_change(project: &Project, feature: &str) -> Vec<Found> {
@@ -654,38 +612,64 @@ fn from_change(project: &Project, feature: &str) -> Vec<Found> {
 
 /// The `baseline.*` facts: every fact of the newest decision record of `feature` whose verdict
 /// was pass or warn (by modification time), under `baseline.` (`feature.*` has no baseline).
+/// A record newer than that one which cannot be read or fails its digest checks makes every
+/// `baseline.*` fact errored: it may be the real baseline, edited.
 fn from_baseline(project: &Project, feature: &str) -> Vec<Found> {
     let Some(pattern) = &project.config.baseline.records else {
         return Vec::new();
     };
     let dir = project.path(Path::new(&pattern.replace("{feature}", feature)));
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Vec::new();
+    let source = format!("decision records {}", dir.display());
+    let errored = |why: String| -> Vec<Found> {
+        baseline_paths()
+            .map(|p| Found::absent(&p, Absent::Error(why.clone()), &source))
+            .collect()
     };
-    let mut records: Vec<(SystemTime, PathBuf)> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
-        .collect();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        // No record written yet: there is no baseline.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) => return errored(format!("cannot list {}: {e}", dir.display())),
+    };
+    let mut records = Vec::new();
+    for entry in entries {
+        let listed = entry
+            .map(|e| e.path())
+            .and_then(|p| Ok((std::fs::metadata(&p)?.modified()?, p)));
+        match listed {
+            Ok((at, p)) if p.extension().is_some_and(|x| x == "json") => records.push((at, p)),
+            Ok(_) => {}
+            Err(e) => return errored(format!("cannot list {}: {e}", dir.display())),
+        }
+    }
     records.sort();
-    let passing = records.iter().rev().find_map(|(_, file)| {
-        let text = std::fs::read_to_string(file).ok()?;
-        let record: crate::record::Record = serde_json::from_str(&text).ok()?;
-        let verdict = record.decision.get("verdict")?.as_str()?;
-        (record.feature == feature && matches!(verdict, "pass" | "warn")).then_some((record, file))
-    });
-    let Some((record, file)) = passing else {
-        return Vec::new();
-    };
-    let source = format!("decision record {}", file.display());
-    record
-        .facts
-        .iter()
-        .filter(|f| !f.path.starts_with("feature.") && !f.path.starts_with("baseline."))
-        .filter_map(|f| {
-            let value = f.value.clone()?;
-            Some(Found::value(&format!("baseline.{}", f.path), value, &source).dated(file))
-        })
-        .collect()
+    for (_, file) in records.iter().rev() {
+        let record = match crate::record::read(file) {
+            Ok((record, _)) => record,
+            Err(e) => return errored(format!("{}: {e}", file.display())),
+        };
+        let verdict = record.decision.get("verdict").and_then(Json::as_str);
+        if record.feature != feature || !matches!(verdict, Some("pass" | "warn")) {
+            continue;
+        }
+        let source = format!("decision record {}", file.display());
+        return record
+            .facts
+            .iter()
+            .filter(|f| !f.path.starts_with("feature.") && !f.path.starts_with("baseline."))
+            .filter_map(|f| {
+                let value = f.value.clone()?;
+                Some(Found::value(&format!("baseline.{}", f.path), value, &source).dated(file))
+            })
+            .collect();
+    }
+    Vec::new()
+}
+
+/// Every `baseline.*` path of the built-in schema.
+fn baseline_paths() -> impl Iterator<Item = String> {
+    phasev_compiler::schema::Schema::builtin()
+        .paths()
+        .filter(|p| p.starts_with("baseline."))
+        .map(str::to_owned)
 }

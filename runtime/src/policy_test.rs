@@ -28,7 +28,7 @@ use serde::Deserialize;
 
 use crate::decide::{Decision, Outcome};
 use crate::eval::Evaluator;
-use crate::facts::{Document, Facts, FactsError, apply_documents};
+use crate::facts::{Document, FactRules, Facts, FactsError, apply_documents};
 use crate::report::xml;
 
 #[derive(Clone, Debug, Deserialize)]
@@ -88,7 +88,7 @@ pub enum SuiteError {
 
 impl Suite {
     pub fn read(file: &Path) -> Result<Suite, SuiteError> {
-        let text = std::fs::read_to_string(file).map_err(|e| SuiteError::Unreadable {
+        let text = phasev_compiler::load::read_text(file).map_err(|e| SuiteError::Unreadable {
             file: file.to_owned(),
             reason: e.to_string(),
         })?;
@@ -222,7 +222,7 @@ fn facts(
     };
     let docs = [to_doc(&suite.facts)?, to_doc(&case.facts)?];
     let mut facts = Facts::missing(program);
-    apply_documents(&docs, feature, &mut facts);
+    apply_documents(program, &docs, feature, &FactRules::none(), &mut facts);
     for path in &case.unset {
         if let Some(slot) = program.slot_index(path) {
             facts.set(slot, crate::facts::Fact::MISSING);

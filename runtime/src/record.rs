@@ -3,8 +3,9 @@
 //!
 //! A record holds the policy's IR (JSON) and its digest, every fact the program reads (value or
 //! absence reason, with its source) and the facts' digest, the feature, the target rung, and
-//! the decision. Replaying re-evaluates the recorded IR over the recorded facts and compares the
-//! new decision with the recorded one.
+//! the decision and its digest. Replaying re-evaluates the recorded IR over the recorded facts
+//! and compares the new decision with the recorded one. A record whose parts do not match
+//! their digests was edited: it is neither replayed nor used as a baseline.
 
 use std::path::{Path, PathBuf};
 
@@ -16,11 +17,11 @@ use sha2::{Digest, Sha256};
 
 use crate::decide::Decision;
 use crate::eval::Evaluator;
-use crate::facts::{Absent, Fact, Facts, Source, value_of};
+use crate::facts::{Absent, Fact, Facts, Source, slot_value};
 use crate::value::{Value, date};
 
-/// Version of the record's shape.
-pub const RECORD_VERSION: u32 = 2;
+/// Version of the record's shape (3: the decision has a digest).
+pub const RECORD_VERSION: u32 = 3;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -34,6 +35,8 @@ pub struct Record {
     pub facts: Vec<RecordedFact>,
     /// The decision, as `--format json` prints it.
     pub decision: Json,
+    /// So that an edited verdict reads as an edited record, not as a change in evaluation.
+    pub decision_digest: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,7 +66,9 @@ pub enum RecordError {
         help("records are written by `phasev-eval gate --record FILE`")
     )]
     Invalid { file: PathBuf, reason: String },
-    #[error("the record's {what} does not match its digest (recorded {recorded}, found {found})")]
+    #[error(
+        "this record was edited: the record's {what} does not match its digest (recorded {recorded}, found {found})"
+    )]
     #[diagnostic(
         code(phasev::record::tampered),
         help("the record was edited after it was written; it cannot be replayed")
@@ -75,7 +80,7 @@ pub enum RecordError {
     },
 }
 
-/// A value in the form facts files use (the inverse of [`value_of`]).
+/// A value in the form facts files use (the inverse of [`slot_value`]).
 pub fn to_json(program: &Program, value: &Value, ty: &Type) -> Json {
     match (value, ty) {
         (Value::Bool(b), _) => json!(b),
@@ -108,8 +113,16 @@ pub fn to_json(program: &Program, value: &Value, ty: &Type) -> Json {
 
 /// The sha256 of the facts' JSON (object keys sorted, so it is canonical).
 fn facts_digest(facts: &[RecordedFact]) -> String {
-    let hash = Sha256::digest(serde_json::to_vec(facts).unwrap_or_default());
-    format!("sha256:{}", hex(&hash))
+    digest(&serde_json::to_vec(facts).unwrap_or_default())
+}
+
+/// The sha256 of the decision's JSON (object keys sorted, so it is canonical).
+fn decision_digest(decision: &Json) -> String {
+    digest(decision.to_string().as_bytes())
+}
+
+fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex(&Sha256::digest(bytes)))
 }
 
 /// The record of one decision.
@@ -131,6 +144,7 @@ pub fn record(program: &Program, facts: &Facts, decision: &Decision) -> Record {
             })
         })
         .collect();
+    let decided = serde_json::to_value(decision).unwrap_or(Json::Null);
     Record {
         record_version: RECORD_VERSION,
         policy_digest: program.digest(),
@@ -139,13 +153,14 @@ pub fn record(program: &Program, facts: &Facts, decision: &Decision) -> Record {
         target: decision.target.clone(),
         facts_digest: facts_digest(&recorded),
         facts: recorded,
-        decision: serde_json::to_value(decision).unwrap_or(Json::Null),
+        decision_digest: decision_digest(&decided),
+        decision: decided,
     }
 }
 
 /// Reads a record and checks that its policy is the one it was decided with.
 pub fn read(file: &Path) -> Result<(Record, Program), RecordError> {
-    let text = std::fs::read_to_string(file).map_err(|e| RecordError::Unreadable {
+    let text = phasev_compiler::load::read_text(file).map_err(|e| RecordError::Unreadable {
         file: file.to_owned(),
         reason: e.to_string(),
     })?;
@@ -178,6 +193,14 @@ pub fn read(file: &Path) -> Result<(Record, Program), RecordError> {
             found,
         });
     }
+    let found = decision_digest(&record.decision);
+    if found != record.decision_digest {
+        return Err(RecordError::Tampered {
+            what: "decision",
+            recorded: record.decision_digest,
+            found,
+        });
+    }
     Ok((record, program))
 }
 
@@ -192,7 +215,7 @@ pub fn facts(program: &Program, record: &Record) -> Facts {
             continue;
         };
         let value = match (&f.value, &f.absent) {
-            (Some(json), _) => value_of(program, json, &info.ty).map_err(Absent::Error),
+            (Some(json), _) => slot_value(program, json, info).map_err(Absent::Error),
             (None, Some(why)) => Err(why.clone()),
             (None, None) => Err(Absent::Missing),
         };

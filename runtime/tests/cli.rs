@@ -356,3 +356,64 @@ fn reports_and_gate_all_take_the_stage_from_phasev_toml_when_the_policy_does_not
             "Next Milestone: not known: no stage for orders",
         ));
 }
+
+#[test]
+fn a_device_as_facts_file_or_import_is_refused_before_it_is_read() {
+    let good = facts_file("device", "good.json", PASSING);
+    let importing = facts_file(
+        "device",
+        "importing.phasev",
+        "policy p\nimport \"/dev/zero\"\nladder { a b }\n",
+    );
+    let refused = "it is not a regular file (a FIFO, socket or device)";
+    gate(Path::new("/dev/zero"), "prod")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "cannot read facts file /dev/zero: {refused}"
+        )));
+    let mut cmd = Command::cargo_bin("phasev-eval").expect("binary");
+    cmd.env("NO_COLOR", "1")
+        .args(["gate", "--policy"])
+        .arg(&importing)
+        .arg("--facts")
+        .arg(&good)
+        .args(["--feature", "orders", "--to", "b"]);
+    cmd.assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "cannot read `/dev/zero`: {refused}"
+        )));
+}
+
+#[test]
+fn a_duplicate_key_in_a_json_facts_file_is_an_error_at_its_place() {
+    let cases = [
+        (
+            r#"{"svc": {"ok": true, "ok": false}}"#,
+            "duplicate key `ok`",
+        ),
+        (
+            r#"{"svc": {"ok": true}, "svc": {"ok": false}}"#,
+            "duplicate key `svc`",
+        ),
+        (
+            r#"{"features": {"orders": {}, "orders": {"svc": {"ok": false}}}}"#,
+            "duplicate key `orders`",
+        ),
+        (
+            r#"{"svc": {"pods": [{"name": "a", "ready": true, "ready": false}]}}"#,
+            "duplicate key `ready`",
+        ),
+    ];
+    for (text, message) in cases {
+        let file = facts_file("duplicate", "d.json", text);
+        gate(&file, "prod")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(message))
+            .stderr(predicate::str::contains("is not valid JSON"))
+            // The report points at the second key.
+            .stderr(predicate::str::contains("here"));
+    }
+}

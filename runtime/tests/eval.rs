@@ -8,7 +8,7 @@ use phasev_compiler::load::MemoryFs;
 use phasev_compiler::{Options, compile_path, compile_with};
 use phasev_runtime::decide::{Decision, Outcome, Verdict};
 use phasev_runtime::eval::Evaluator;
-use phasev_runtime::facts::{Document, Facts, FactsError, apply_documents};
+use phasev_runtime::facts::{Document, FactRules, Facts, FactsError, apply_documents};
 
 fn mini() -> Program {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/policies/mini.phasev");
@@ -37,7 +37,7 @@ fn one_requirement(expr: &str) -> Program {
 fn facts(program: &Program, json: &str, feature: &str) -> Result<Facts, FactsError> {
     let doc = Document::parse(program, Path::new("facts.json"), json, false)?;
     let mut facts = Facts::missing(program);
-    apply_documents(&[doc], feature, &mut facts);
+    apply_documents(program, &[doc], feature, &FactRules::none(), &mut facts);
     Ok(facts)
 }
 
@@ -302,7 +302,7 @@ fn toml_documents_read_like_json() {
     let toml = "[svc]\nok = true\nlatency = \"312ms\"\nquota = 0.95\n";
     let doc = Document::parse(&program, Path::new("facts.toml"), toml, true);
     let mut facts = Facts::missing(&program);
-    let applied = doc.map(|d| apply_documents(&[d], "f", &mut facts));
+    let applied = doc.map(|d| apply_documents(&program, &[d], "f", &FactRules::none(), &mut facts));
     assert!(applied.is_ok());
     let d = Evaluator::new(&program).decide("f", &facts, 1);
     assert_eq!(d.escalations[0].fired, Some(true));

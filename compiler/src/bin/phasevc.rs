@@ -80,7 +80,7 @@ impl ReportArgs {
     fn options(&self) -> Result<Options, String> {
         let mut options = Options::default();
         for file in &self.plugins {
-            let text = std::fs::read_to_string(file)
+            let text = phasev_compiler::load::read_text(file)
                 .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
             let (name, schema) = phasev_compiler::check::PluginSchema::from_json(&text)
                 .map_err(|e| format!("{}: {e}", file.display()))?;
@@ -233,7 +233,7 @@ fn compile(file: &Path, output: &Path, emit: Emit, args: &ReportArgs) -> u8 {
 fn format_files(files: &[PathBuf], check_only: bool) -> u8 {
     let mut code = 0;
     for file in files {
-        let text = match std::fs::read_to_string(file) {
+        let text = match phasev_compiler::load::read_text(file) {
             Ok(t) => t,
             Err(err) => {
                 eprintln!("error: cannot read `{}`: {err}", file.display());

@@ -94,7 +94,7 @@ pub fn inspect_feature(specs: &Path, feature: &str) -> Result<DocsReport, DocsEr
 }
 
 fn read_optional(file: &Path) -> Result<Option<String>, DocsError> {
-    match std::fs::read_to_string(file) {
+    match phasev_compiler::load::read_text(file) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(DocsError {

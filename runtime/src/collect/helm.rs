@@ -65,7 +65,7 @@ pub enum HelmError {
 }
 
 fn read(file: &Path) -> Result<Option<String>, HelmError> {
-    match std::fs::read_to_string(file) {
+    match phasev_compiler::load::read_text(file) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(HelmError::Unreadable {

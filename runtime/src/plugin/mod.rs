@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use miette::Diagnostic;
 use phasev_compiler::check::PluginSchema;
@@ -44,7 +44,7 @@ pub use limits::{DEFAULT_STACK, MAX_TABLE_ELEMENTS};
 pub(crate) use limits::{Limits, STACK_HELP, stack_size};
 
 use crate::config::{PluginManifest, Project, first_line};
-use crate::facts::{Absent, Facts, Source, value_of};
+use crate::facts::{Absent, FactRules, Facts, Source, value_of};
 use crate::gather::{Found, apply_found};
 use crate::record::to_json;
 use crate::value::duration;
@@ -451,17 +451,18 @@ impl Host {
         let limits = limits_of(name, manifest)?;
         let stack = limits.stack.unwrap_or(self.stack);
         let stacked = self.engine(stack)?;
-        let bytes = std::fs::read(&path).map_err(|e| PluginError::Unreadable {
-            name: name.to_owned(),
-            path: path.clone(),
-            reason: e.to_string(),
-            help: match name_given {
-                Some(given) => {
-                    format!("build it, or fix `path` in [plugins.{given}] of phasev.toml")
-                }
-                None => UNREADABLE_FILE_HELP.to_owned(),
-            },
-        })?;
+        let bytes =
+            phasev_compiler::load::read_bytes(&path).map_err(|e| PluginError::Unreadable {
+                name: name.to_owned(),
+                path: path.clone(),
+                reason: e.to_string(),
+                help: match name_given {
+                    Some(given) => {
+                        format!("build it, or fix `path` in [plugins.{given}] of phasev.toml")
+                    }
+                    None => UNREADABLE_FILE_HELP.to_owned(),
+                },
+            })?;
         let digest = hex(&Sha256::digest(&bytes));
         let expected = manifest
             .sha256
@@ -928,7 +929,7 @@ impl Plugins {
             }
             found.extend(check_facts(program, check, &who, result, &plugin.source));
         }
-        apply_found(program, &found, &[], SystemTime::now(), facts);
+        apply_found(program, &found, &FactRules::none(), facts);
         for (slot, lines) in notes {
             facts.note(slot, lines);
         }

@@ -19,7 +19,7 @@ use phasev_runtime::collect::{deps, docs};
 use phasev_runtime::config::Project;
 use phasev_runtime::decide::{Decision, Outcome, Verdict, check_gates, check_promotion};
 use phasev_runtime::eval::Evaluator;
-use phasev_runtime::facts::{Document, Fact, Facts, Source, apply_documents};
+use phasev_runtime::facts::{Document, Fact, FactRules, Facts, Source, apply_documents};
 use phasev_runtime::gather::{Found, apply_found, gather};
 use phasev_runtime::plugin::Plugins;
 use phasev_runtime::policy_test::{self, Suite};
@@ -679,12 +679,23 @@ fn today() -> String {
 struct Loaded {
     program: Program,
     project: Option<Arc<Project>>,
-    /// `[freshness]` of phasev.toml, in milliseconds.
-    freshness: Vec<(String, f64)>,
+    /// `[freshness]` and `[project] protect` of phasev.toml (none without a project).
+    rules: FactRules,
     docs: Vec<Document>,
     runtime: Option<tokio::runtime::Runtime>,
     /// The project's plugins (none without a project).
     plugins: Option<Plugins>,
+}
+
+impl Drop for Loaded {
+    /// A collector that timed out may still be blocked (on a command, a slow disk); its
+    /// thread cannot be stopped, and dropping a runtime waits for every blocking task. So the
+    /// runtime is left to the process's exit, which ends on time.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl Loaded {
@@ -742,6 +753,19 @@ impl Loaded {
                     doc.file().display()
                 );
             }
+            let Some(project) = &project else { continue };
+            let features = || project.config.features.keys().map(String::as_str);
+            for name in doc.feature_names() {
+                if !features().any(|f| f == name) {
+                    let hint = phasev_compiler::diag::did_you_mean(name, features())
+                        .unwrap_or_else(|| "its facts are not used".to_owned());
+                    eprintln!(
+                        "warning: facts file {}: `features.{name}` is not a feature of {}; {hint}",
+                        doc.file().display(),
+                        project.file.display()
+                    );
+                }
+            }
         }
         let runtime = match &project {
             Some(_) => Some(
@@ -754,14 +778,18 @@ impl Loaded {
             ),
             None => None,
         };
-        let freshness = match &project {
-            Some(p) => freshness(p)?,
-            None => Vec::new(),
+        let rules = match &project {
+            Some(p) => FactRules {
+                freshness: freshness(p)?,
+                protected: p.config.project.protect.clone(),
+                now: std::time::SystemTime::now(),
+            },
+            None => FactRules::none(),
         };
         Ok(Loaded {
             program,
             project,
-            freshness,
+            rules,
             docs,
             runtime,
             plugins,
@@ -809,7 +837,7 @@ impl Loaded {
     /// The facts every feature shares: the facts documents' keys outside `features`.
     fn shared_facts(&self) -> Facts {
         let mut facts = Facts::missing(&self.program);
-        apply_documents(&self.docs, "", &mut facts);
+        apply_documents(&self.program, &self.docs, "", &self.rules, &mut facts);
         facts
     }
 
@@ -848,8 +876,7 @@ impl Loaded {
                 if progress {
                     eprint!("\r\x1b[K");
                 }
-                let now = std::time::SystemTime::now();
-                apply_found(program, &found, &self.freshness, now, &mut facts);
+                apply_found(program, &found, &self.rules, &mut facts);
             }
             _ => {
                 if let Some(slot) = program.slot_index("feature.name") {
@@ -863,7 +890,20 @@ impl Loaded {
                 }
             }
         }
-        apply_documents(&self.docs, feature, &mut facts);
+        for o in apply_documents(program, &self.docs, feature, &self.rules, &mut facts) {
+            let file = o.file.display();
+            if o.forbidden {
+                eprintln!(
+                    "warning: facts file {file} may not override `{}`, which {} found ([project] protect); the fact is errored",
+                    o.path, o.replaced.0
+                );
+            } else {
+                eprintln!(
+                    "warning: facts file {file} overrides `{}`, which {} found",
+                    o.path, o.replaced.0
+                );
+            }
+        }
         if let Some(plugins) = &self.plugins {
             let top = top_rung(program);
             let target = target
@@ -889,7 +929,7 @@ fn load_policy(path: &Path, options: &Options) -> Result<Program, Stop> {
             _ => Err(Stop(render_plain(&errors, color()))),
         };
     }
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = phasev_compiler::load::read_bytes(path).map_err(|e| {
         usage(
             format!("cannot read the policy {}: {e}", path.display()),
             "pass a `.phasev` file, or IR written by `phasevc compile`".to_owned(),

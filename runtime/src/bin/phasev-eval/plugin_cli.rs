@@ -13,7 +13,7 @@ use super::InspectFormat;
 /// Loads `file` in the sandbox (no grants, default limits, the default cache of compiled
 /// plugins) and prints what it describes.
 pub fn inspect(file: &Path, format: InspectFormat) -> Result<String, PluginError> {
-    let bytes = std::fs::read(file).map_err(|e| PluginError::Unreadable {
+    let bytes = phasev_compiler::load::read_bytes(file).map_err(|e| PluginError::Unreadable {
         name: file.display().to_string(),
         path: file.to_owned(),
         reason: e.to_string(),
