@@ -5,6 +5,7 @@ use std::path::Path;
 
 use phasev_compiler::ir::hex;
 use phasev_runtime::config::PluginManifest;
+use phasev_runtime::neutral;
 use phasev_runtime::plugin::{Host, HostSettings, PluginError, UNREADABLE_FILE_HELP};
 use sha2::{Digest, Sha256};
 
@@ -29,8 +30,11 @@ pub fn inspect(file: &Path, format: InspectFormat) -> Result<String, PluginError
     // Compiled once into the same cache `gate` uses: a large plugin (JavaScript) takes long
     // to compile.
     let host = Host::new(&HostSettings::standalone(256 << 20))?;
-    let (plugin, _) = host.load(None, &manifest, Path::new(""))?;
+    let (plugin, lookup) = host.load(None, &manifest, Path::new(""))?;
     let d = plugin.description();
+    if let Some(warning) = lookup.warning(&d.name) {
+        eprintln!("warning: {warning}");
+    }
     Ok(match format {
         InspectFormat::Json => {
             let json = serde_json::json!({
@@ -40,11 +44,12 @@ pub fn inspect(file: &Path, format: InspectFormat) -> Result<String, PluginError
             });
             serde_json::to_string_pretty(&json).unwrap_or_default() + "\n"
         }
-        InspectFormat::Toml => format!(
+        InspectFormat::Toml => neutral::text(&format!(
             "[plugins.{}]\npath = \"{}\"\nsha256 = \"{digest}\"\n",
             d.name,
             file.display()
-        ),
+        ))
+        .into_owned(),
         InspectFormat::Text => {
             let mut out = String::new();
             let _ = writeln!(out, "{} {} — {}", d.name, d.version, d.summary);
@@ -66,7 +71,7 @@ pub fn inspect(file: &Path, format: InspectFormat) -> Result<String, PluginError
             if d.config.is_empty() {
                 let _ = writeln!(out, "  none");
             }
-            out
+            neutral::text(&out).into_owned()
         }
     })
 }
