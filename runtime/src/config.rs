@@ -174,6 +174,11 @@ pub struct Sandbox {
     pub cache: Option<PathBuf>,
     /// The WebAssembly stack of a plugin that sets no `limits.stack` (`"512KiB"`).
     pub stack: Option<String>,
+    /// The largest plugin file phasev compiles (`"32MiB"`, the default).
+    pub max_plugin_size: Option<String>,
+    /// The most the compiled plugins may take on disk (`"1GiB"`, the default); past it, the
+    /// least recently used are removed.
+    pub cache_size: Option<String>,
 }
 
 /// The `[project]` table.

@@ -14,7 +14,9 @@ use phasev_compiler::compile_path;
 use phasev_compiler::ir::hex;
 use phasev_runtime::config::{Grants, PluginLimits, PluginManifest, Project};
 use phasev_runtime::facts::{Absent, Facts};
-use phasev_runtime::plugin::{Host, HostSettings, Lookup, Outcome, PluginError, Plugins, Request};
+use phasev_runtime::plugin::{
+    DEFAULT_MAX_PLUGIN_SIZE, Host, HostSettings, Lookup, Outcome, PluginError, Plugins, Request,
+};
 use phasev_runtime::value::Value;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -657,6 +659,7 @@ fn a_cache_of_another_user_is_refused() {
     let owner = std::fs::metadata(&theirs).unwrap().uid();
     let err = Host::new(&HostSettings {
         max_memory: 64 << 20,
+        max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
         stack: 512 << 10,
         cache: Some(cache_settings(theirs.clone())),
     })
@@ -680,6 +683,7 @@ fn a_cache_others_can_write_is_refused() {
     std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let err = Host::new(&HostSettings {
         max_memory: 64 << 20,
+        max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
         stack: 512 << 10,
         cache: Some(cache_settings(cache.path().to_owned())),
     })
@@ -846,6 +850,7 @@ fn a_javascript_plugin_runs_in_the_same_sandbox() {
     // Cached across runs: compiling its 12 MB takes most of a minute in a debug build.
     let host = Host::new(&HostSettings {
         max_memory: 256 << 20,
+        max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
         stack: 512 << 10,
         cache: Some(cache_settings(shared_cache_dir())),
     })
@@ -1694,4 +1699,119 @@ fn a_description_with_a_hostile_name_or_version_is_refused() {
         "\u{fffd}[2J\u{fffd}]0;owned\u{fffd}cleared ::error::forged annotation \
          ::add-mask::secret | a|b <failure>&</testcase>]]> \u{fffd}31mred\u{fffd}"
     );
+}
+
+/// A plugin file over `[sandbox] max_plugin_size` is refused before it is read or compiled
+/// (compiling a component with 400,000 functions took 15 s and 3 GB).
+#[test]
+fn a_plugin_over_the_size_limit_is_refused_before_it_compiles() {
+    let host = Host::new(&HostSettings {
+        max_memory: 64 << 20,
+        max_plugin_size: 64 << 10,
+        stack: 512 << 10,
+        cache: None,
+    })
+    .unwrap();
+    let trivial = dist("trivial");
+    let size = std::fs::metadata(&trivial).unwrap().len();
+    let started = std::time::Instant::now();
+    let err = host
+        .load(
+            Some("trivial"),
+            &manifest(&trivial, PluginLimits::default(), Grants::default()),
+            Path::new(""),
+        )
+        .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_millis(100));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin `trivial`: {} is {size} bytes, over the limit of 65536 bytes",
+            trivial.display()
+        )
+    );
+}
+
+/// The cache keeps at most its size: past it, the least recently used entry goes.
+#[test]
+fn the_cache_evicts_the_least_recently_used_entry_past_its_size() {
+    let sizes = tempfile::tempdir().unwrap();
+    let measure = host(Some(sizes.path().to_owned()));
+    let trivial = manifest(&dist("trivial"), PluginLimits::default(), Grants::default());
+    let hostile = manifest(&dist("hostile"), PluginLimits::default(), Grants::default());
+    for m in [&trivial, &hostile] {
+        measure.load(None, m, Path::new("")).unwrap();
+    }
+    let size = |m: &PluginManifest| {
+        std::fs::metadata(cache_entry(sizes.path(), &m.sha256))
+            .unwrap()
+            .len()
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let host = Host::new(&HostSettings {
+        max_memory: 64 << 20,
+        max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+        stack: 512 << 10,
+        cache: Some(phasev_runtime::plugin::CacheSettings {
+            max_size: size(&trivial) + size(&hostile) - 1,
+            ..cache_settings(cache.path().to_owned())
+        }),
+    })
+    .unwrap();
+    assert_eq!(
+        host.load(None, &trivial, Path::new("")).unwrap().1,
+        Lookup::Miss
+    );
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(
+        host.load(None, &hostile, Path::new("")).unwrap().1,
+        Lookup::Miss
+    );
+    let entries: Vec<String> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries[0].starts_with(&hostile.sha256), "{entries:?}");
+    assert_eq!(
+        host.load(None, &trivial, Path::new("")).unwrap().1,
+        Lookup::Miss
+    );
+}
+
+/// A plugin's long error is cut once, when stored, saying how much was cut: every requirement
+/// reading the check shares the short reason (an error just under `limits.output`, repeated
+/// per requirement and feature, made 150 MB of text).
+#[test]
+fn a_long_plugin_string_is_cut_once_when_stored() {
+    let dir = hostile_project(
+        "policy p\nladder { dev \"Dev\"\n prod \"Prod\" }\n\
+         check long = plugin \"hostile\" { mode: \"long-error\", size: 60000 }\n\
+         gate dev -> prod {\n  require \"one\": long.passed\n  require \"two\": long.calls == 1\n}\n",
+        "",
+    );
+    let project = Project::read(&dir.path().join("phasev.toml")).unwrap();
+    let plugins = Plugins::load(&project).unwrap();
+    let options = Options {
+        plugins: plugins.schemas(),
+        all_plugins: true,
+    };
+    let program = compile_path(&dir.path().join("policy.phasev"), &options)
+        .program
+        .unwrap();
+    let mut facts = Facts::missing(&program);
+    let started = std::time::Instant::now();
+    plugins.run_checks(&program, "orders", 1, &mut facts);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let expected = format!(
+        "plugin `hostile` (check `long`) reported an error: {}… (58976 bytes cut)",
+        "e".repeat(1024)
+    );
+    for path in ["long.passed", "long.calls"] {
+        assert_eq!(
+            facts.get(program.slot_index(path).unwrap()).value,
+            Err(Absent::Error(expected.clone())),
+            "{path}"
+        );
+    }
 }

@@ -43,7 +43,7 @@ pub use cache::{Cache, CacheKey, CacheSettings, DEFAULT_CACHE_SIZE, Lookup};
 pub use limits::{DEFAULT_STACK, MAX_TABLE_ELEMENTS};
 pub(crate) use limits::{Limits, STACK_HELP, stack_size};
 
-use crate::config::{PluginManifest, Project, first_line};
+use crate::config::{PluginManifest, Project, first_line, parse_size};
 use crate::facts::{Absent, Facts, Source, value_of};
 use crate::gather::{Found, apply_found};
 use crate::neutral;
@@ -146,6 +146,20 @@ pub enum PluginError {
         reason: String,
         #[help]
         help: String,
+    },
+    #[error("plugin `{name}`: {path} is {size} bytes, over the limit of {max} bytes")]
+    #[diagnostic(
+        code(phasev::plugin::too_large),
+        help(
+            "compiling costs time and memory in proportion to the code: shrink the plugin \
+             (opt-level = \"s\", lto, strip), or raise [sandbox] max_plugin_size if you trust it"
+        )
+    )]
+    TooLarge {
+        name: String,
+        path: PathBuf,
+        size: u64,
+        max: u64,
     },
     #[error("the plugin host cannot start: {reason}")]
     #[diagnostic(code(phasev::plugin::host))]
@@ -289,7 +303,14 @@ pub struct HostSettings {
     /// Where compiled plugins are kept and the key that authenticates them; `None` compiles
     /// on every run.
     pub cache: Option<CacheSettings>,
+    /// The largest plugin file compiled, in bytes: compiling costs time and memory in
+    /// proportion to the code.
+    pub max_plugin_size: u64,
 }
+
+/// The largest plugin file compiled when `[sandbox] max_plugin_size` does not say: a
+/// JavaScript plugin, the largest kind, is about 12MiB.
+pub const DEFAULT_MAX_PLUGIN_SIZE: u64 = 32 << 20;
 
 impl HostSettings {
     /// The settings outside a project (`plugin inspect`): slots of `max_memory`, the default
@@ -298,6 +319,7 @@ impl HostSettings {
         HostSettings {
             max_memory,
             stack: DEFAULT_STACK,
+            max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
             cache: default_cache_dir()
                 .zip(CacheKey::from_environment())
                 .map(|(dir, key)| CacheSettings {
@@ -323,6 +345,22 @@ impl HostSettings {
             })?,
             None => DEFAULT_STACK,
         };
+        let size = |key: &str, text: &Option<String>, default: u64| match text {
+            Some(text) => parse_size(text)
+                .filter(|n| *n > 0)
+                .ok_or_else(|| PluginError::Host {
+                    reason: format!(
+                        "[sandbox] {key} `{text}` is not a size above zero (\"64MiB\", \"1GiB\")"
+                    ),
+                }),
+            None => Ok(default),
+        };
+        let max_plugin_size = size(
+            "max_plugin_size",
+            &sandbox.max_plugin_size,
+            DEFAULT_MAX_PLUGIN_SIZE,
+        )?;
+        let max_size = size("cache_size", &sandbox.cache_size, DEFAULT_CACHE_SIZE)?;
         let dir = match &sandbox.cache {
             Some(dir) => Some(project.path(dir)),
             None => default_cache_dir(),
@@ -333,11 +371,7 @@ impl HostSettings {
                 if let CacheKey::File(file) = &key {
                     refuse_inside(&project.root, file, "the plugin cache key")?;
                 }
-                Some(CacheSettings {
-                    dir,
-                    key,
-                    max_size: DEFAULT_CACHE_SIZE,
-                })
+                Some(CacheSettings { dir, key, max_size })
             }
             None => None,
         };
@@ -345,6 +379,7 @@ impl HostSettings {
             max_memory,
             stack,
             cache,
+            max_plugin_size,
         })
     }
 }
@@ -459,6 +494,7 @@ pub struct Host {
     stack: usize,
     engines: Engines,
     cache: Option<Cache>,
+    max_plugin_size: u64,
     /// Drives the calls' host functions (WASI's clocks, streams and sockets are async) and
     /// the timer that ends a call blocked in one of them.
     runtime: Arc<tokio::runtime::Runtime>,
@@ -537,6 +573,7 @@ impl Host {
             stack: settings.stack,
             engines,
             cache,
+            max_plugin_size: settings.max_plugin_size,
             runtime: Arc::new(runtime),
             _ticker: ticker,
         })
@@ -570,15 +607,23 @@ impl Host {
         let limits = limits_of(name, manifest)?;
         let stack = limits.stack.unwrap_or(self.stack);
         let stacked = self.engine(stack)?;
-        let bytes = std::fs::read(&path).map_err(|e| PluginError::Unreadable {
-            name: name.to_owned(),
-            path: path.clone(),
-            reason: e.to_string(),
-            help: match name_given {
-                Some(given) => {
-                    format!("build it, or fix `path` in [plugins.{given}] of phasev.toml")
-                }
-                None => UNREADABLE_FILE_HELP.to_owned(),
+        let bytes = read_bounded(&path, self.max_plugin_size).map_err(|e| match e {
+            Bounded::Io(e) => PluginError::Unreadable {
+                name: name.to_owned(),
+                path: path.clone(),
+                reason: e.to_string(),
+                help: match name_given {
+                    Some(given) => {
+                        format!("build it, or fix `path` in [plugins.{given}] of phasev.toml")
+                    }
+                    None => UNREADABLE_FILE_HELP.to_owned(),
+                },
+            },
+            Bounded::TooLarge(size) => PluginError::TooLarge {
+                name: name.to_owned(),
+                path: path.clone(),
+                size,
+                max: self.max_plugin_size,
             },
         })?;
         let digest = hex(&Sha256::digest(&bytes));
@@ -688,6 +733,32 @@ impl Host {
         plugin.name.clone_from(&description.name);
         plugin.description = description;
         Ok((plugin, lookup))
+    }
+}
+
+/// Why a plugin file could not be read whole.
+enum Bounded {
+    Io(std::io::Error),
+    /// Its size, over the limit.
+    TooLarge(u64),
+}
+
+/// The bytes of `path`, refused unread past `max` bytes (and never more than `max + 1` read,
+/// should the file grow meanwhile).
+fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, Bounded> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(Bounded::Io)?;
+    let size = file.metadata().map_err(Bounded::Io)?.len();
+    if size > max {
+        return Err(Bounded::TooLarge(size));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(Bounded::Io)?;
+    match u64::try_from(bytes.len()) {
+        Ok(n) if n <= max => Ok(bytes),
+        _ => Err(Bounded::TooLarge(size.max(max.saturating_add(1)))),
     }
 }
 
