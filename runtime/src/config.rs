@@ -176,6 +176,8 @@ pub struct Sandbox {
     pub stack: Option<String>,
     /// The largest plugin file phasev compiles (`"32MiB"`, the default).
     pub max_plugin_size: Option<String>,
+    /// The longest phasev waits for a plugin to compile (`"120s"`, the default).
+    pub compile_timeout: Option<String>,
     /// The most the compiled plugins may take on disk (`"1GiB"`, the default); past it, the
     /// least recently used are removed.
     pub cache_size: Option<String>,

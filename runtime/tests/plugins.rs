@@ -15,7 +15,8 @@ use phasev_compiler::ir::hex;
 use phasev_runtime::config::{Grants, PluginLimits, PluginManifest, Project};
 use phasev_runtime::facts::{Absent, Facts};
 use phasev_runtime::plugin::{
-    DEFAULT_MAX_PLUGIN_SIZE, Host, HostSettings, Lookup, Outcome, PluginError, Plugins, Request,
+    DEFAULT_COMPILE_TIMEOUT, DEFAULT_MAX_PLUGIN_SIZE, Host, HostSettings, Lookup, Outcome,
+    PluginError, Plugins, Request,
 };
 use phasev_runtime::value::Value;
 use serde_json::json;
@@ -660,6 +661,7 @@ fn a_cache_of_another_user_is_refused() {
     let err = Host::new(&HostSettings {
         max_memory: 64 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
         stack: 512 << 10,
         cache: Some(cache_settings(theirs.clone())),
     })
@@ -684,6 +686,7 @@ fn a_cache_others_can_write_is_refused() {
     let err = Host::new(&HostSettings {
         max_memory: 64 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
         stack: 512 << 10,
         cache: Some(cache_settings(cache.path().to_owned())),
     })
@@ -851,6 +854,7 @@ fn a_javascript_plugin_runs_in_the_same_sandbox() {
     let host = Host::new(&HostSettings {
         max_memory: 256 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
         stack: 512 << 10,
         cache: Some(cache_settings(shared_cache_dir())),
     })
@@ -922,14 +926,53 @@ fn plugin_inspect_uses_the_default_cache() {
 }
 
 /// The demo commits its TLS plugin (so the README's first command needs no WebAssembly
-/// toolchain); it must be the example it claims to be.
+/// toolchain); it must be, byte for byte, what its source builds to (`plugins/build.sh`,
+/// reproducible), not only describe itself the same.
 #[test]
 fn the_demo_plugin_is_the_tls_settings_example() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/plugins/tls-settings.wasm");
-    let describe = |file: &Path| {
-        let out = eval()
-            .args(["plugin", "inspect", "--format", "json"])
-            .arg(file)
+    let digest = |file: &Path| hex(&Sha256::digest(std::fs::read(file).unwrap()));
+    assert_eq!(digest(&demo), digest(&dist("tls-settings")));
+}
+
+/// The plugins workspace copied to two directories at different depths and built there, as
+/// `plugins/build.sh` builds (paths remapped, Cargo.lock as it is): the same bytes, so a pinned
+/// digest can be checked by anyone who rebuilds the source, and they are the demo's.
+#[test]
+fn a_plugin_builds_to_the_same_bytes_in_any_directory() {
+    let plugins = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins");
+    // Shared, so the dependencies (at the same paths in both builds) compile once.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("reproducible-plugins");
+    let started = std::time::Instant::now();
+    let build = |dir: &Path| {
+        let copy = dir.join("plugins");
+        std::fs::create_dir_all(&copy).unwrap();
+        for entry in [
+            "Cargo.toml",
+            "Cargo.lock",
+            "reproducible.sh",
+            "sdk",
+            "wit",
+            "examples",
+            "test-plugins",
+        ] {
+            let status = std::process::Command::new("cp")
+                .args(["-R", "--"])
+                .arg(plugins.join(entry))
+                .arg(&copy)
+                .status()
+                .unwrap();
+            assert!(status.success(), "copying {entry}");
+        }
+        let _ = std::fs::remove_dir_all(copy.join("examples/js-tasks-progress/node_modules"));
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(
+                "source ./reproducible.sh && cargo build --quiet --release --locked \
+                 --target wasm32-wasip2 -p phasev-plugin-tls-settings",
+            )
+            .current_dir(&copy)
+            .env("CARGO_TARGET_DIR", &target)
             .output()
             .unwrap();
         assert!(
@@ -937,10 +980,22 @@ fn the_demo_plugin_is_the_tls_settings_example() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        json["description"].clone()
+        let wasm = target.join("wasm32-wasip2/release/phasev_plugin_tls_settings.wasm");
+        hex(&Sha256::digest(std::fs::read(wasm).unwrap()))
     };
-    assert_eq!(describe(&demo), describe(&dist("tls-settings")));
+    let one = tempfile::tempdir().unwrap();
+    let two = tempfile::tempdir().unwrap();
+    let first = build(one.path());
+    let second = build(&two.path().join("somewhere/else/deeper"));
+    assert_eq!(first, second);
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/plugins/tls-settings.wasm");
+    assert_eq!(first, hex(&Sha256::digest(std::fs::read(demo).unwrap())));
+    // Two release builds of a small crate with LTO; the dependencies the first time only.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(900),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -1708,6 +1763,7 @@ fn a_plugin_over_the_size_limit_is_refused_before_it_compiles() {
     let host = Host::new(&HostSettings {
         max_memory: 64 << 20,
         max_plugin_size: 64 << 10,
+        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
         stack: 512 << 10,
         cache: None,
     })
@@ -1751,6 +1807,7 @@ fn the_cache_evicts_the_least_recently_used_entry_past_its_size() {
     let host = Host::new(&HostSettings {
         max_memory: 64 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
         stack: 512 << 10,
         cache: Some(phasev_runtime::plugin::CacheSettings {
             max_size: size(&trivial) + size(&hostile) - 1,
@@ -1814,4 +1871,35 @@ fn a_long_plugin_string_is_cut_once_when_stored() {
             "{path}"
         );
     }
+}
+
+/// A plugin that takes longer than `[sandbox] compile_timeout` to compile is refused at the
+/// limit, without waiting for the compiler.
+#[test]
+fn a_plugin_that_compiles_too_long_is_refused_at_the_limit() {
+    let host = Host::new(&HostSettings {
+        max_memory: 64 << 20,
+        max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+        compile_timeout: std::time::Duration::from_millis(1),
+        stack: 512 << 10,
+        cache: None,
+    })
+    .unwrap();
+    let path = dist("hostile");
+    let started = std::time::Instant::now();
+    let err = host
+        .load(
+            Some("hostile"),
+            &manifest(&path, PluginLimits::default(), Grants::default()),
+            Path::new(""),
+        )
+        .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_millis(200));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin `hostile`: compiling {} took longer than 1ms",
+            path.display()
+        )
+    );
 }

@@ -48,7 +48,7 @@ use crate::facts::{Absent, Facts, Source, value_of};
 use crate::gather::{Found, apply_found};
 use crate::neutral;
 use crate::record::to_json;
-use crate::value::duration;
+use crate::value::{duration, parse_duration};
 pub(crate) use sandbox::grant_outside;
 use sandbox::{Access, State};
 
@@ -160,6 +160,19 @@ pub enum PluginError {
         path: PathBuf,
         size: u64,
         max: u64,
+    },
+    #[error("plugin `{name}`: compiling {path} took longer than {limit}")]
+    #[diagnostic(
+        code(phasev::plugin::compile_timeout),
+        help(
+            "compiling costs time in proportion to the code: shrink the plugin, or raise \
+             [sandbox] compile_timeout if you trust it"
+        )
+    )]
+    CompileTimeout {
+        name: String,
+        path: PathBuf,
+        limit: String,
     },
     #[error("the plugin host cannot start: {reason}")]
     #[diagnostic(code(phasev::plugin::host))]
@@ -306,7 +319,13 @@ pub struct HostSettings {
     /// The largest plugin file compiled, in bytes: compiling costs time and memory in
     /// proportion to the code.
     pub max_plugin_size: u64,
+    /// The longest a plugin may take to compile.
+    pub compile_timeout: Duration,
 }
+
+/// How long a plugin may take to compile when `[sandbox] compile_timeout` does not say: a
+/// JavaScript plugin takes seconds in a release build, most of a minute in a debug one.
+pub const DEFAULT_COMPILE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The largest plugin file compiled when `[sandbox] max_plugin_size` does not say: a
 /// JavaScript plugin, the largest kind, is about 12MiB.
@@ -320,6 +339,7 @@ impl HostSettings {
             max_memory,
             stack: DEFAULT_STACK,
             max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+            compile_timeout: DEFAULT_COMPILE_TIMEOUT,
             cache: default_cache_dir()
                 .zip(CacheKey::from_environment())
                 .map(|(dir, key)| CacheSettings {
@@ -361,6 +381,17 @@ impl HostSettings {
             DEFAULT_MAX_PLUGIN_SIZE,
         )?;
         let max_size = size("cache_size", &sandbox.cache_size, DEFAULT_CACHE_SIZE)?;
+        let compile_timeout = match &sandbox.compile_timeout {
+            Some(text) => parse_duration(text)
+                .filter(|ms| *ms >= 1.0 && ms.is_finite())
+                .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+                .ok_or_else(|| PluginError::Host {
+                    reason: format!(
+                        "[sandbox] compile_timeout `{text}` is not a duration of at least 1ms"
+                    ),
+                })?,
+            None => DEFAULT_COMPILE_TIMEOUT,
+        };
         let dir = match &sandbox.cache {
             Some(dir) => Some(project.path(dir)),
             None => default_cache_dir(),
@@ -380,6 +411,7 @@ impl HostSettings {
             stack,
             cache,
             max_plugin_size,
+            compile_timeout,
         })
     }
 }
@@ -495,6 +527,7 @@ pub struct Host {
     engines: Engines,
     cache: Option<Cache>,
     max_plugin_size: u64,
+    compile_timeout: Duration,
     /// Drives the calls' host functions (WASI's clocks, streams and sockets are async) and
     /// the timer that ends a call blocked in one of them.
     runtime: Arc<tokio::runtime::Runtime>,
@@ -574,6 +607,7 @@ impl Host {
             engines,
             cache,
             max_plugin_size: settings.max_plugin_size,
+            compile_timeout: settings.compile_timeout,
             runtime: Arc::new(runtime),
             _ticker: ticker,
         })
@@ -640,18 +674,26 @@ impl Host {
                 actual: digest,
             });
         }
+        let bytes: Arc<[u8]> = bytes.into();
         let invalid = |e: wasmtime::Error| PluginError::Invalid {
             name: name.to_owned(),
             path: path.clone(),
             reason: not_a_component(&bytes, &e),
         };
-        let compile = || Component::new(&stacked.engine, &bytes);
-        let (component, lookup) = match &self.cache {
-            Some(cache) => cache
-                .component(&stacked.engine, &digest, compile)
-                .map_err(invalid)?,
-            None => (compile().map_err(invalid)?, Lookup::Miss),
+        let compile = || compile_within(&stacked.engine, Arc::clone(&bytes), self.compile_timeout);
+        let compiled = match &self.cache {
+            Some(cache) => cache.component(&stacked.engine, &digest, compile),
+            None => compile().map(|component| (component, Lookup::Miss)),
         };
+        let (component, lookup) =
+            compiled.map_err(|e| match e.downcast_ref::<CompileTimedOut>() {
+                Some(_) => PluginError::CompileTimeout {
+                    name: name.to_owned(),
+                    path: path.clone(),
+                    limit: duration(self.compile_timeout.as_secs_f64() * 1000.0),
+                },
+                None => invalid(e),
+            })?;
         let access =
             Access::new(&manifest.grants, root).map_err(|reason| PluginError::Manifest {
                 name: name.to_owned(),
@@ -734,6 +776,31 @@ impl Host {
         plugin.description = description;
         Ok((plugin, lookup))
     }
+}
+
+/// A compilation that did not end within its time.
+#[derive(Debug, Error)]
+#[error("compiling took longer than its time limit")]
+struct CompileTimedOut;
+
+/// `bytes` compiled for `engine`, or [`CompileTimedOut`] past `limit`. The compilation runs on
+/// a thread of its own, abandoned at the limit: the error stops the run, and the process
+/// ends with it.
+fn compile_within(
+    engine: &Engine,
+    bytes: Arc<[u8]>,
+    limit: Duration,
+) -> wasmtime::Result<Component> {
+    let (done, compiled) = std::sync::mpsc::channel();
+    let engine = engine.clone();
+    std::thread::Builder::new()
+        .name("phasev-plugin-compile".to_owned())
+        .spawn(move || {
+            let _ = done.send(Component::new(&engine, &bytes));
+        })?;
+    compiled
+        .recv_timeout(limit)
+        .map_err(|_| wasmtime::Error::new(CompileTimedOut))?
 }
 
 /// Why a plugin file could not be read whole.

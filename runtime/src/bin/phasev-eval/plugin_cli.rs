@@ -76,6 +76,22 @@ pub fn inspect(file: &Path, format: InspectFormat) -> Result<String, PluginError
     })
 }
 
+/// A path inside a TOML basic string.
+fn toml_escaped(path: &Path) -> String {
+    path.display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+}
+
+/// Where cargo keeps the registry's sources: `$CARGO_HOME`, else `~/.cargo`.
+fn cargo_home() -> std::path::PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .unwrap_or_default()
+}
+
 fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
     let items: Vec<&str> = items.collect();
     if items.is_empty() {
@@ -128,7 +144,17 @@ pub fn scaffold(name: &str, dir: &Path, sdk: &Path) -> Result<String, String> {
         ),
         (
             ".cargo/config.toml",
-            "[build]\ntarget = \"wasm32-wasip2\"\n".to_owned(),
+            format!(
+                "[build]\ntarget = \"wasm32-wasip2\"\n\
+                 # Reproducible: rustc embeds source paths (in panic locations); mapped to fixed\n\
+                 # ones, the same sources and Cargo.lock build to the same bytes anywhere.\n\
+                 rustflags = [\"--remap-path-prefix={}=/plugin\", \
+                 \"--remap-path-prefix={}=/phasev-plugin-sdk\", \
+                 \"--remap-path-prefix={}=/cargo\"]\n",
+                toml_escaped(&std::path::absolute(&root).unwrap_or_else(|_| root.clone())),
+                toml_escaped(&sdk),
+                toml_escaped(&cargo_home()),
+            ),
         ),
         (
             "src/lib.rs",
@@ -189,7 +215,8 @@ export_plugin!({ident});
     }
     let _ = writeln!(
         created,
-        "\nbuild it with: cd {} && cargo build --release",
+        "\nbuild it with: cd {} && cargo build --release (then commit Cargo.lock and build with \
+         --locked)",
         root.display()
     );
     Ok(created)
