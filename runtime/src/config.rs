@@ -169,8 +169,9 @@ pub struct Grants {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Sandbox {
-    /// Where compiled plugins are kept between runs, relative to this file; by default
-    /// `$PHASEV_CACHE_DIR`, else `$XDG_CACHE_HOME/phasev`, else `~/.cache/phasev`.
+    /// Where compiled plugins are kept between runs, relative to this file but outside the
+    /// project (a cache inside it is refused); by default `$PHASEV_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/phasev/plugins`, else `~/.cache/phasev/plugins`.
     pub cache: Option<PathBuf>,
     /// The WebAssembly stack of a plugin that sets no `limits.stack` (`"512KiB"`).
     pub stack: Option<String>,
