@@ -18,8 +18,8 @@ use phasev_runtime::config::{Grants, PluginLimits, PluginManifest};
 use phasev_runtime::eval::{Evaluator, Scope};
 use phasev_runtime::facts::{Document, Facts, apply_documents};
 use phasev_runtime::plugin::{
-    CacheKey, CacheSettings, DEFAULT_CACHE_SIZE, DEFAULT_COMPILE_TIMEOUT, DEFAULT_MAX_PLUGIN_SIZE,
-    Host, HostSettings, Lookup, Request,
+    CacheKey, CacheSettings, DEFAULT_CACHE_SIZE, DEFAULT_COMPILE_TIMEOUT, DEFAULT_MAX_FUNCTIONS,
+    DEFAULT_MAX_PLUGIN_SIZE, Host, HostSettings, Lookup, Request,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -55,6 +55,7 @@ fn main() {
         max_memory: 64 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
         compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
         cache,
     };

@@ -179,6 +179,9 @@ pub struct Sandbox {
     pub max_plugin_size: Option<String>,
     /// The longest phasev waits for a plugin to compile (`"120s"`, the default).
     pub compile_timeout: Option<String>,
+    /// The most functions a plugin may hold (100000, the default): compiling takes memory
+    /// in proportion to them.
+    pub max_plugin_functions: Option<u64>,
     /// The most the compiled plugins may take on disk (`"1GiB"`, the default); past it, the
     /// least recently used are removed.
     pub cache_size: Option<String>,

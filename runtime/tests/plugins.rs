@@ -15,8 +15,8 @@ use phasev_compiler::ir::hex;
 use phasev_runtime::config::{Grants, PluginLimits, PluginManifest, Project};
 use phasev_runtime::facts::{Absent, Facts};
 use phasev_runtime::plugin::{
-    DEFAULT_COMPILE_TIMEOUT, DEFAULT_MAX_PLUGIN_SIZE, Host, HostSettings, Lookup, Outcome,
-    PluginError, Plugins, Request,
+    DEFAULT_COMPILE_TIMEOUT, DEFAULT_MAX_FUNCTIONS, DEFAULT_MAX_PLUGIN_SIZE, Host, HostSettings,
+    Lookup, Outcome, PluginError, Plugins, Request,
 };
 use phasev_runtime::value::Value;
 use serde_json::json;
@@ -662,6 +662,7 @@ fn a_cache_of_another_user_is_refused() {
         max_memory: 64 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
         compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
         cache: Some(cache_settings(theirs.clone())),
     })
@@ -687,6 +688,7 @@ fn a_cache_others_can_write_is_refused() {
         max_memory: 64 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
         compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
         cache: Some(cache_settings(cache.path().to_owned())),
     })
@@ -855,6 +857,7 @@ fn a_javascript_plugin_runs_in_the_same_sandbox() {
         max_memory: 256 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
         compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
         cache: Some(cache_settings(shared_cache_dir())),
     })
@@ -1764,6 +1767,7 @@ fn a_plugin_over_the_size_limit_is_refused_before_it_compiles() {
         max_memory: 64 << 20,
         max_plugin_size: 64 << 10,
         compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
         cache: None,
     })
@@ -1808,6 +1812,7 @@ fn the_cache_evicts_the_least_recently_used_entry_past_its_size() {
         max_memory: 64 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
         compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
         cache: Some(phasev_runtime::plugin::CacheSettings {
             max_size: size(&trivial) + size(&hostile) - 1,
@@ -1881,6 +1886,7 @@ fn a_plugin_that_compiles_too_long_is_refused_at_the_limit() {
         max_memory: 64 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
         compile_timeout: std::time::Duration::from_millis(1),
+        max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
         cache: None,
     })
@@ -1900,6 +1906,48 @@ fn a_plugin_that_compiles_too_long_is_refused_at_the_limit() {
         format!(
             "plugin `hostile`: compiling {} took longer than 1ms",
             path.display()
+        )
+    );
+}
+
+/// A plugin with more functions than `[sandbox] max_plugin_functions` is refused before it
+/// compiles: compiling takes memory in proportion to its functions (400,000 took 3 GB).
+#[test]
+fn a_plugin_with_too_many_functions_is_refused_before_it_compiles() {
+    let host = Host::new(&HostSettings {
+        max_memory: 64 << 20,
+        max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        max_functions: 1000,
+        stack: 512 << 10,
+        cache: None,
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let many = write_wasm(
+        dir.path(),
+        "many.wasm",
+        &wat::parse_str(format!(
+            "(component (core module {}) (core module {}))",
+            "(func)".repeat(600),
+            "(func)".repeat(401)
+        ))
+        .unwrap(),
+    );
+    let started = std::time::Instant::now();
+    let err = host
+        .load(
+            Some("many"),
+            &manifest(&many, PluginLimits::default(), Grants::default()),
+            Path::new(""),
+        )
+        .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_millis(100));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin `many`: {} has 1001 functions, over the limit of 1000",
+            many.display()
         )
     );
 }

@@ -161,6 +161,20 @@ pub enum PluginError {
         size: u64,
         max: u64,
     },
+    #[error("plugin `{name}`: {path} has {functions} functions, over the limit of {max}")]
+    #[diagnostic(
+        code(phasev::plugin::too_many_functions),
+        help(
+            "compiling takes memory in proportion to the functions: shrink the plugin, or raise \
+             [sandbox] max_plugin_functions if you trust it"
+        )
+    )]
+    TooManyFunctions {
+        name: String,
+        path: PathBuf,
+        functions: u64,
+        max: u64,
+    },
     #[error("plugin `{name}`: compiling {path} took longer than {limit}")]
     #[diagnostic(
         code(phasev::plugin::compile_timeout),
@@ -321,7 +335,14 @@ pub struct HostSettings {
     pub max_plugin_size: u64,
     /// The longest a plugin may take to compile.
     pub compile_timeout: Duration,
+    /// The most functions a plugin may hold, in all its modules: compiling takes memory in
+    /// proportion to them (400,000 took 3 GB).
+    pub max_functions: u64,
 }
+
+/// The most functions a plugin may hold when `[sandbox] max_plugin_functions` does not say: a
+/// JavaScript plugin, an interpreter and its runtime, has about 12,700; a Rust one, hundreds.
+pub const DEFAULT_MAX_FUNCTIONS: u64 = 100_000;
 
 /// How long a plugin may take to compile when `[sandbox] compile_timeout` does not say: a
 /// JavaScript plugin takes seconds in a release build, most of a minute in a debug one.
@@ -340,6 +361,7 @@ impl HostSettings {
             stack: DEFAULT_STACK,
             max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
             compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+            max_functions: DEFAULT_MAX_FUNCTIONS,
             cache: default_cache_dir()
                 .zip(CacheKey::from_environment())
                 .map(|(dir, key)| CacheSettings {
@@ -412,6 +434,9 @@ impl HostSettings {
             cache,
             max_plugin_size,
             compile_timeout,
+            max_functions: sandbox
+                .max_plugin_functions
+                .unwrap_or(DEFAULT_MAX_FUNCTIONS),
         })
     }
 }
@@ -528,6 +553,7 @@ pub struct Host {
     cache: Option<Cache>,
     max_plugin_size: u64,
     compile_timeout: Duration,
+    max_functions: u64,
     /// Drives the calls' host functions (WASI's clocks, streams and sockets are async) and
     /// the timer that ends a call blocked in one of them.
     runtime: Arc<tokio::runtime::Runtime>,
@@ -608,6 +634,7 @@ impl Host {
             cache,
             max_plugin_size: settings.max_plugin_size,
             compile_timeout: settings.compile_timeout,
+            max_functions: settings.max_functions,
             runtime: Arc::new(runtime),
             _ticker: ticker,
         })
@@ -672,6 +699,16 @@ impl Host {
                 path,
                 expected: manifest.sha256.clone(),
                 actual: digest,
+            });
+        }
+        if let Some(functions) = function_count(&bytes)
+            && functions > self.max_functions
+        {
+            return Err(PluginError::TooManyFunctions {
+                name: name.to_owned(),
+                path,
+                functions,
+                max: self.max_functions,
             });
         }
         let bytes: Arc<[u8]> = bytes.into();
@@ -776,6 +813,18 @@ impl Host {
         plugin.description = description;
         Ok((plugin, lookup))
     }
+}
+
+/// How many functions the core modules of a component hold, all nesting levels counted;
+/// `None` when it does not parse (compiling it then says why, in the words of what it is).
+fn function_count(bytes: &[u8]) -> Option<u64> {
+    let mut functions = 0u64;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let wasmparser::Payload::CodeSectionStart { count, .. } = payload.ok()? {
+            functions = functions.saturating_add(u64::from(count));
+        }
+    }
+    Some(functions)
 }
 
 /// A compilation that did not end within its time.

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use phasev_compiler::ir::hex;
 use phasev_runtime::config::{Grants, PluginLimits, PluginManifest};
 use phasev_runtime::plugin::{
-    CacheKey, CacheSettings, DEFAULT_CACHE_SIZE, DEFAULT_COMPILE_TIMEOUT, DEFAULT_MAX_PLUGIN_SIZE,
-    Host, HostSettings, Outcome, Plugin, Request,
+    CacheKey, CacheSettings, DEFAULT_CACHE_SIZE, DEFAULT_COMPILE_TIMEOUT, DEFAULT_MAX_FUNCTIONS,
+    DEFAULT_MAX_PLUGIN_SIZE, Host, HostSettings, Outcome, Plugin, Request,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -64,6 +64,7 @@ pub fn host(cache: Option<PathBuf>) -> Host {
         max_memory: 128 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
         compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
         cache: cache.map(cache_settings),
     })
