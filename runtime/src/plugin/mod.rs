@@ -9,9 +9,11 @@
 //!
 //! One [`Host`] runs every plugin, on a wasmtime engine (pooling allocator) per WebAssembly
 //! stack size, normally one; each call gets a fresh store with the plugin's limits: wall time
-//! (epoch interruption), fuel, memory, table elements, output size and stack, and a WASI
-//! context holding only what its grants allow. Whatever a call does (trap, loop, exhaust a
-//! limit, return garbage), it ends as an error message naming the plugin and the check for
+//! (epoch interruption for WebAssembly, a timer for a call waiting in WASI: calls are async,
+//! on fibers), fuel, memory, table elements, output size and stack, a budget of time for the
+//! run, and a WASI context holding only what its grants allow. Whatever a call does (trap,
+//! loop, sleep, exhaust a limit, return garbage), it ends as an error message naming the
+//! plugin and the check for
 //! the facts of its own check, which makes the requirements reading them inconclusive; a
 //! check's failed findings become notes on its facts, for the explanations of failures.
 
