@@ -2,6 +2,8 @@
 # Builds every plugin into plugins/dist/<plugin-name>.wasm, the one directory the host's tests
 # and benchmarks read: the Rust examples and test plugins (wasm32-wasip2, release) and the
 # JavaScript example (componentize-js). Also checks the Rust workspace with rustfmt and clippy.
+# The Rust plugins are built reproducibly: the same commit and toolchain give the same bytes
+# anywhere (reproducible.sh), so a digest pinned in phasev.toml can be checked by rebuilding.
 #
 # Idempotent and quick when nothing changed: cargo rebuilds only what changed, `npm ci` runs
 # only when node_modules is missing or older than package-lock.json, and the JavaScript
@@ -17,6 +19,8 @@ if ! rustup target list --installed | grep -qx wasm32-wasip2; then
 fi
 
 cargo fmt --check
+# Reproducible: paths remapped (reproducible.sh), dependencies exactly as Cargo.lock says.
+source ./reproducible.sh
 cargo build --release --locked --target wasm32-wasip2
 cargo clippy --release --locked --target wasm32-wasip2 --all-targets -- -D warnings
 

@@ -55,26 +55,59 @@ pub fn read_bytes_within(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
             format!("it is {kind}"),
         ));
     }
-    let too_large = || {
-        let shown = match limit % (1024 * 1024) {
-            0 => format!("{} MiB", limit / (1024 * 1024)),
-            _ => format!("{limit} bytes"),
-        };
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("it is larger than the limit of {shown}"),
-        )
-    };
     if meta.len() > limit {
-        return Err(too_large());
+        return Err(TooLarge {
+            size: meta.len(),
+            limit,
+        }
+        .into());
     }
     let file = std::fs::File::open(path)?;
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        return Err(too_large());
+    let read = bytes.len() as u64;
+    if read > limit {
+        return Err(TooLarge { size: read, limit }.into());
     }
     Ok(bytes)
+}
+
+/// A file refused for its size: the error inside the `io::Error` the bounded reader returns
+/// (`InvalidData`), so a caller that explains limits can find the sizes with
+/// [`TooLarge::of`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooLarge {
+    /// Its size, or as much of it as was read before the reader stopped (a file that grew).
+    pub size: u64,
+    pub limit: u64,
+}
+
+impl TooLarge {
+    /// The sizes, when `error` is a refusal for size.
+    pub fn of(error: &io::Error) -> Option<TooLarge> {
+        error.get_ref()?.downcast_ref::<TooLarge>().copied()
+    }
+}
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.limit % (1024 * 1024) {
+            0 => write!(
+                f,
+                "it is larger than the limit of {} MiB",
+                self.limit / (1024 * 1024)
+            ),
+            _ => write!(f, "it is larger than the limit of {} bytes", self.limit),
+        }
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+impl From<TooLarge> for io::Error {
+    fn from(e: TooLarge) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, e)
+    }
 }
 
 /// [`read_bytes`] as UTF-8 text.

@@ -17,7 +17,10 @@ use phasev_compiler::{Options, compile_path};
 use phasev_runtime::config::{Grants, PluginLimits, PluginManifest};
 use phasev_runtime::eval::{Evaluator, Scope};
 use phasev_runtime::facts::{Document, FactRules, Facts, apply_documents};
-use phasev_runtime::plugin::{Host, HostSettings, Lookup, Request};
+use phasev_runtime::plugin::{
+    CacheKey, CacheSettings, DEFAULT_CACHE_SIZE, DEFAULT_COMPILE_TIMEOUT, DEFAULT_MAX_FUNCTIONS,
+    DEFAULT_MAX_PLUGIN_SIZE, Host, HostSettings, Lookup, Request,
+};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -50,6 +53,9 @@ fn main() {
     };
     let settings = |cache| HostSettings {
         max_memory: 64 << 20,
+        max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
         cache,
     };
@@ -63,7 +69,12 @@ fn main() {
     let (plugin, _) = uncached.load(None, &manifest, Path::new("")).unwrap();
     let compile = start.elapsed();
     let cache = tempfile::tempdir().unwrap();
-    let cached = Host::new(&settings(Some(cache.path().to_owned()))).unwrap();
+    let cached = Host::new(&settings(Some(CacheSettings {
+        dir: cache.path().to_owned(),
+        key: CacheKey::Given("the benchmark's key, at least 32 characters".to_owned()),
+        max_size: DEFAULT_CACHE_SIZE,
+    })))
+    .unwrap();
     cached.load(None, &manifest, Path::new("")).unwrap();
     let start = Instant::now();
     let (_, lookup) = cached.load(None, &manifest, Path::new("")).unwrap();

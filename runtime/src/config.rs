@@ -31,7 +31,7 @@ use thiserror::Error;
 use toml::Spanned;
 
 use crate::collect::docs::SDD_STAGES;
-use crate::plugin::{Limits, STACK_HELP, stack_size};
+use crate::plugin::{Limits, STACK_HELP, grant_outside, stack_size};
 use crate::value::{parse_duration, parse_percent};
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -106,6 +106,10 @@ pub struct PluginLimits {
     /// The WebAssembly stack (`"256KiB"`); by default `[sandbox] stack`.
     #[serde(default)]
     pub stack: Option<String>,
+    /// Wall time all its calls may take in one run (`"30s"`); by default four calls' time
+    /// limit per feature. Past it, its remaining checks are inconclusive.
+    #[serde(default)]
+    pub budget: Option<String>,
 }
 
 impl Default for PluginLimits {
@@ -117,6 +121,7 @@ impl Default for PluginLimits {
             table_elements: default_table_elements(),
             output: default_plugin_output(),
             stack: None,
+            budget: None,
         }
     }
 }
@@ -164,11 +169,22 @@ pub struct Grants {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Sandbox {
-    /// Where compiled plugins are kept between runs, relative to this file; by default
-    /// `$PHASEV_CACHE_DIR`, else `$XDG_CACHE_HOME/phasev`, else `~/.cache/phasev`.
+    /// Where compiled plugins are kept between runs, relative to this file but outside the
+    /// project (a cache inside it is refused); by default `$PHASEV_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/phasev/plugins`, else `~/.cache/phasev/plugins`.
     pub cache: Option<PathBuf>,
     /// The WebAssembly stack of a plugin that sets no `limits.stack` (`"512KiB"`).
     pub stack: Option<String>,
+    /// The largest plugin file phasev compiles (`"32MiB"`, the default).
+    pub max_plugin_size: Option<String>,
+    /// The longest phasev waits for a plugin to compile (`"120s"`, the default).
+    pub compile_timeout: Option<String>,
+    /// The most functions a plugin may hold (100000, the default): compiling takes memory
+    /// in proportion to them.
+    pub max_plugin_functions: Option<u64>,
+    /// The most the compiled plugins may take on disk (`"1GiB"`, the default); past it, the
+    /// least recently used are removed.
+    pub cache_size: Option<String>,
 }
 
 /// The `[project]` table.
@@ -524,6 +540,8 @@ fn check_plugins(file: &Path, text: &str, config: &Config) -> Result<(), ConfigE
             help: Some(help.to_owned()),
         }))
     };
+    // Grants are relative to the directory of phasev.toml, the project's root.
+    let root = file.parent().unwrap_or(Path::new(""));
     for (name, manifest) in &config.plugins {
         if let Err(bad) = Limits::of(&manifest.limits) {
             return Err(wrong(
@@ -531,6 +549,17 @@ fn check_plugins(file: &Path, text: &str, config: &Config) -> Result<(), ConfigE
                 format!("[plugins.{name}] {}", bad.reason),
                 bad.help,
             ));
+        }
+        for (i, dir) in manifest.grants.read.iter().enumerate() {
+            if let Some(why) = grant_outside(root, dir) {
+                return Err(ConfigError::Invalid(Box::new(Invalid {
+                    message: format!("[plugins.{name}] {why}"),
+                    src: NamedSource::new(file.display().to_string(), Arc::from(text)),
+                    span: item_span(text, &["plugins", name, "grants", "read"], i),
+                    label: "outside the project".to_owned(),
+                    help: Some(GRANT_HELP.to_owned()),
+                })));
+            }
         }
     }
     if let Some(stack) = &config.sandbox.stack
@@ -543,6 +572,27 @@ fn check_plugins(file: &Path, text: &str, config: &Config) -> Result<(), ConfigE
         ));
     }
     Ok(())
+}
+
+/// What a `grants.read` entry should be, for one refused.
+const GRANT_HELP: &str = "name a directory inside the project, relative to phasev.toml \
+                          (\"charts\"); a symlink in it must not lead out";
+
+/// Where item `index` of the array at `path` is written.
+fn item_span(text: &str, path: &[&str], index: usize) -> Option<SourceSpan> {
+    let document = toml::de::DeTable::parse(text).ok()?;
+    let (last, tables) = path.split_last()?;
+    let mut table = document.get_ref();
+    for key in tables {
+        match table.get(*key)?.get_ref() {
+            toml::de::DeValue::Table(inner) => table = inner,
+            _ => return None,
+        }
+    }
+    match table.get(*last)?.get_ref() {
+        toml::de::DeValue::Array(items) => Some(items.get(index)?.span().into()),
+        _ => None,
+    }
 }
 
 /// Where the value at `path` (keys from the top, through tables, inline or not) is written.
@@ -775,7 +825,7 @@ mod tests {
             "[plugins.tls] limits.stack = \"8MiB\" is not a size between 16KiB and 1MiB"
         );
         assert_eq!(at, "\"8MiB\"");
-        assert!(help.contains("phasev's own thread"), "{help}");
+        assert!(help.contains("stacks of the host's"), "{help}");
         let (message, at, _) = refused(&project("[sandbox]\nstack = \"1KiB\""));
         assert_eq!(
             message,

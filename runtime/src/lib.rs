@@ -16,6 +16,7 @@ pub mod eval;
 pub mod facts;
 mod facts_json;
 pub mod gather;
+pub mod neutral;
 pub mod plugin;
 pub mod policy_test;
 pub mod record;

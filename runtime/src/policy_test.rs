@@ -29,7 +29,7 @@ use serde::Deserialize;
 use crate::decide::{Decision, Outcome};
 use crate::eval::Evaluator;
 use crate::facts::{Document, FactRules, Facts, FactsError, apply_documents};
-use crate::report::xml;
+use crate::neutral::xml;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -5,6 +5,7 @@
 use phasev_compiler::ir::Program;
 
 use crate::decide::{ChecklistResult, Decision, EscalationResult, Outcome, RequirementResult};
+use crate::neutral::{self, markdown_cell};
 use crate::value::Value;
 
 /// One feature's line of the readiness report.
@@ -149,7 +150,11 @@ pub fn readiness(
     let mut reached = 0usize;
     for f in features {
         let stage = f.sdd_stage.as_deref().unwrap_or("unknown");
-        out.push_str(&format!("| {} | {stage} |", f.name));
+        out.push_str(&format!(
+            "| {} | {} |",
+            markdown_cell(&f.name),
+            markdown_cell(stage)
+        ));
         for &r in &rungs {
             let c = cell(f, r);
             if c == "✅" {
@@ -162,7 +167,7 @@ pub fn readiness(
         let text = if lines.is_empty() {
             "—".to_owned()
         } else {
-            lines.join("; ").replace('|', "\\|")
+            markdown_cell(&lines.join("; "))
         };
         out.push_str(&format!(" {text} |\n"));
     }
@@ -298,8 +303,8 @@ fn reason(r: &RequirementResult) -> String {
 pub fn decision_markdown(d: &Decision) -> String {
     let mut out = format!(
         "## {} → {}: {}\n\n| Gate | Requirement | Severity | Outcome | Why |\n|------|-------------|----------|---------|-----|\n",
-        d.feature,
-        d.target,
+        neutral::line(&d.feature),
+        neutral::line(&d.target),
         d.verdict.as_str().to_uppercase()
     );
     for r in &d.requirements {
@@ -311,13 +316,13 @@ pub fn decision_markdown(d: &Decision) -> String {
         };
         out.push_str(&format!(
             "| {} | {} {} | {} {} | {mark} {} | {} |\n",
-            r.gate,
+            markdown_cell(&r.gate),
             r.kind,
-            r.name.replace('|', "\\|"),
+            markdown_cell(&r.name),
             severity_mark(r.severity),
             r.severity,
             outcome_word(r.outcome),
-            reason(r).replace('|', "\\|")
+            markdown_cell(&reason(r))
         ));
     }
     for e in d.escalations.iter().filter(|e| e.fired == Some(true)) {
@@ -341,17 +346,17 @@ pub fn decision_junit(d: &Decision) -> String {
         .count();
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"{} → {}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\">\n",
-        xml(&d.feature),
-        xml(&d.target),
+        neutral::xml(&d.feature),
+        neutral::xml(&d.target),
         d.requirements.len()
     );
     for r in &d.requirements {
         out.push_str(&format!(
             "    <testcase classname=\"{}\" name=\"{}\"",
-            xml(&r.gate),
-            xml(&r.name)
+            neutral::xml(&r.gate),
+            neutral::xml(&r.name)
         ));
-        let why = xml(&reason(r));
+        let why = neutral::xml(&reason(r));
         let body = match (r.outcome, r.kind) {
             (Outcome::Pass, _) => None,
             (Outcome::Fail, "warn") | (Outcome::Inconclusive, "warn") => {
@@ -413,23 +418,19 @@ pub fn decision_github(d: &Decision, secrets: &[SecretLocation]) -> String {
     out
 }
 
-/// A workflow command's message: `%` and line breaks escaped.
+/// A workflow command's message: `%` and line breaks escaped, other control characters
+/// replaced.
 fn github_message(text: &str) -> String {
-    text.replace('%', "%25")
+    let escaped = text
+        .replace('%', "%25")
         .replace('\r', "%0D")
-        .replace('\n', "%0A")
+        .replace('\n', "%0A");
+    neutral::line(&escaped).into_owned()
 }
 
 /// A workflow command's property value (`title=…`): also `:` and `,`, which end it.
 fn github_property(text: &str) -> String {
     github_message(text).replace(':', "%3A").replace(',', "%2C")
-}
-
-pub(crate) fn xml(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// A secret finding for SARIF: file, line, rule.

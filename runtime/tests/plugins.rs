@@ -14,14 +14,20 @@ use phasev_compiler::compile_path;
 use phasev_compiler::ir::hex;
 use phasev_runtime::config::{Grants, PluginLimits, PluginManifest, Project};
 use phasev_runtime::facts::{Absent, Facts};
-use phasev_runtime::plugin::{Host, HostSettings, Lookup, Outcome, PluginError, Plugins, Request};
+use phasev_runtime::plugin::{
+    DEFAULT_COMPILE_TIMEOUT, DEFAULT_MAX_FUNCTIONS, DEFAULT_MAX_PLUGIN_SIZE, Host, HostSettings,
+    Lookup, Outcome, PluginError, Plugins, Request,
+};
 use phasev_runtime::value::Value;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 mod plugin_support;
 
-use plugin_support::{dist, fuel, host, load, manifest, mode, request, tight};
+use plugin_support::{
+    TEST_CACHE_KEY, cache_settings, dist, fuel, host, load, manifest, mode, request,
+    shared_cache_dir, tight,
+};
 
 fn observed(outcome: &Outcome) -> serde_json::Value {
     output(outcome, "observed")
@@ -74,7 +80,7 @@ fn hostile_plugins_fail_only_their_own_call() {
     assert_eq!(
         mode(&tight, "panic").unwrap_err(),
         "trapped: it panicked or aborted (it wrote: thread '<unnamed>' (1) panicked at \
-         test-plugins/hostile/src/lib.rs:203:5: the hostile plugin panics on purpose)"
+         test-plugins/hostile/src/lib.rs:281:5: the hostile plugin panics on purpose)"
     );
     assert_eq!(
         mode(&tight, "trap").unwrap_err(),
@@ -397,7 +403,7 @@ fn a_failed_describe_and_a_missing_grant_say_what_to_change() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "plugin `hostile`: describe failed: returned 474 bytes of output, over its limit of 16 \
+        "plugin `hostile`: describe failed: returned 655 bytes of output, over its limit of 16 \
          bytes (limits.output)"
     );
     assert_eq!(
@@ -504,6 +510,116 @@ fn a_cache_entry_of_another_plugin_is_rejected() {
     );
 }
 
+/// What an attacker who can commit to a repository can compute: an entry named for the pinned
+/// plugin (its digest and the engine key, the same for every copy of a phasev build) holding
+/// another plugin's code under a valid sha256 over magic, digest, engine key and code. Before
+/// entries were keyed, phasev loaded exactly this and ran the planted code. Now the entry fails
+/// authentication, is reported, and the pinned plugin is compiled from its bytes and run.
+#[test]
+fn a_forged_cache_entry_is_reported_and_the_pinned_plugin_runs() {
+    let cache = tempfile::tempdir().unwrap();
+    let host = host(Some(cache.path().to_owned()));
+    let tls = manifest(
+        &dist("tls-settings"),
+        PluginLimits::default(),
+        reading(&["charts"]),
+    );
+    let hostile = manifest(&dist("hostile"), PluginLimits::default(), Grants::default());
+    let dir = project(&[(
+        "charts/orders/values.yaml",
+        "ingress:\n  tls:\n    minVersion: \"1.0\"\n",
+    )]);
+    for m in [&tls, &hostile] {
+        assert_eq!(host.load(None, m, dir.path()).unwrap().1, Lookup::Miss);
+    }
+    let planted = std::fs::read(cache_entry(cache.path(), &hostile.sha256)).unwrap();
+    let (magic, code) = (&planted[..16], &planted[48..]);
+    let target = cache_entry(cache.path(), &tls.sha256);
+    let name = target.file_stem().unwrap().to_string_lossy().into_owned();
+    let engine_key = name.rsplit('-').next().unwrap();
+    let mut sum = Sha256::new();
+    sum.update(magic);
+    for part in [tls.sha256.as_str(), engine_key] {
+        sum.update(part.len().to_le_bytes());
+        sum.update(part.as_bytes());
+    }
+    sum.update(code);
+    let mut forged = magic.to_vec();
+    forged.extend_from_slice(&sum.finalize());
+    forged.extend_from_slice(code);
+    std::fs::write(&target, &forged).unwrap();
+
+    let started = std::time::Instant::now();
+    let (plugin, lookup) = host.load(Some("tls-settings"), &tls, dir.path()).unwrap();
+    let took = started.elapsed();
+    assert_eq!(lookup, Lookup::Rejected);
+    assert_eq!(
+        lookup.warning("tls-settings").unwrap(),
+        "plugin `tls-settings`: its entry in the plugin cache failed authentication (not \
+         written by this phasev with your cache key, altered, or writable by others); it was \
+         compiled again from the pinned bytes and the entry replaced"
+    );
+    assert_eq!(plugin.digest(), tls.sha256);
+    assert_eq!(plugin.description().name, "tls-settings");
+    // The pinned plugin's behaviour: the TLS finding, where the planted code would have
+    // refused the configuration (the hostile plugin requires a `mode`).
+    let outcome = plugin
+        .evaluate(&Request {
+            facts: vec![("helm.chart.exists".to_owned(), Ok(json!(true)))],
+            ..request(json!({ "min_tls": "1.2" }))
+        })
+        .unwrap();
+    assert_eq!(output(&outcome, "min_version"), json!("1.0"), "{outcome:?}");
+    assert_ne!(
+        std::fs::read(&target).unwrap(),
+        forged,
+        "the entry was replaced"
+    );
+    assert_eq!(
+        host.load(Some("tls-settings"), &tls, dir.path()).unwrap().1,
+        Lookup::Hit
+    );
+    // Compiling again (tens of milliseconds in release, seconds in a debug build) is the
+    // whole cost of the forgery.
+    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+}
+
+/// A cache inside the project (`[sandbox] cache = ".phasev-cache"`) is refused: anyone who can
+/// commit could plant entries there, from a fresh clone too.
+#[test]
+fn a_cache_inside_the_project_is_refused() {
+    let wasm = dist("trivial");
+    let dir = project(&[(
+        "phasev.toml",
+        &format!(
+            "[project]\nname = \"p\"\npolicy = \"policy.phasev\"\n\n\
+             [sandbox]\ncache = \".phasev-cache\"\n\n\
+             [plugins.trivial]\npath = {:?}\nsha256 = \"{}\"\n",
+            wasm.display().to_string(),
+            hex(&Sha256::digest(std::fs::read(&wasm).unwrap()))
+        ),
+    )]);
+    let project = Project::read(&dir.path().join("phasev.toml")).unwrap();
+    let started = std::time::Instant::now();
+    let err = Plugins::load(&project).unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the plugin host cannot start: the plugin cache {}/.phasev-cache is inside the \
+             project ({}); whoever can commit to the project could plant compiled code there: \
+             keep it outside (set [sandbox] cache or PHASEV_CACHE_DIR to a directory of your \
+             own)",
+            dir.path().display(),
+            dir.path().display()
+        )
+    );
+    assert!(
+        !dir.path().join(".phasev-cache").exists(),
+        "not even created"
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn the_cache_is_private_and_entries_others_can_write_are_recompiled() {
@@ -544,8 +660,11 @@ fn a_cache_of_another_user_is_refused() {
     let owner = std::fs::metadata(&theirs).unwrap().uid();
     let err = Host::new(&HostSettings {
         max_memory: 64 << 20,
+        max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
-        cache: Some(theirs.clone()),
+        cache: Some(cache_settings(theirs.clone())),
     })
     .unwrap_err();
     assert_eq!(
@@ -567,8 +686,11 @@ fn a_cache_others_can_write_is_refused() {
     std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let err = Host::new(&HostSettings {
         max_memory: 64 << 20,
+        max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
-        cache: Some(cache.path().to_owned()),
+        cache: Some(cache_settings(cache.path().to_owned())),
     })
     .unwrap_err();
     assert_eq!(
@@ -733,8 +855,11 @@ fn a_javascript_plugin_runs_in_the_same_sandbox() {
     // Cached across runs: compiling its 12 MB takes most of a minute in a debug build.
     let host = Host::new(&HostSettings {
         max_memory: 256 << 20,
+        max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
-        cache: Some(Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache")),
+        cache: Some(cache_settings(shared_cache_dir())),
     })
     .unwrap();
     let limits = PluginLimits {
@@ -781,10 +906,9 @@ fn a_javascript_plugin_runs_in_the_same_sandbox() {
 /// phasev-eval, keeping compiled plugins in the tests' own cache rather than the user's.
 fn eval() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("phasev-eval").unwrap();
-    cmd.env("NO_COLOR", "1").env(
-        "PHASEV_CACHE_DIR",
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache"),
-    );
+    cmd.env("NO_COLOR", "1")
+        .env("PHASEV_CACHE_DIR", shared_cache_dir())
+        .env("PHASEV_CACHE_KEY", TEST_CACHE_KEY);
     cmd
 }
 
@@ -805,14 +929,53 @@ fn plugin_inspect_uses_the_default_cache() {
 }
 
 /// The demo commits its TLS plugin (so the README's first command needs no WebAssembly
-/// toolchain); it must be the example it claims to be.
+/// toolchain); it must be, byte for byte, what its source builds to (`plugins/build.sh`,
+/// reproducible), not only describe itself the same.
 #[test]
 fn the_demo_plugin_is_the_tls_settings_example() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/plugins/tls-settings.wasm");
-    let describe = |file: &Path| {
-        let out = eval()
-            .args(["plugin", "inspect", "--format", "json"])
-            .arg(file)
+    let digest = |file: &Path| hex(&Sha256::digest(std::fs::read(file).unwrap()));
+    assert_eq!(digest(&demo), digest(&dist("tls-settings")));
+}
+
+/// The plugins workspace copied to two directories at different depths and built there, as
+/// `plugins/build.sh` builds (paths remapped, Cargo.lock as it is): the same bytes, so a pinned
+/// digest can be checked by anyone who rebuilds the source, and they are the demo's.
+#[test]
+fn a_plugin_builds_to_the_same_bytes_in_any_directory() {
+    let plugins = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins");
+    // Shared, so the dependencies (at the same paths in both builds) compile once.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("reproducible-plugins");
+    let started = std::time::Instant::now();
+    let build = |dir: &Path| {
+        let copy = dir.join("plugins");
+        std::fs::create_dir_all(&copy).unwrap();
+        for entry in [
+            "Cargo.toml",
+            "Cargo.lock",
+            "reproducible.sh",
+            "sdk",
+            "wit",
+            "examples",
+            "test-plugins",
+        ] {
+            let status = std::process::Command::new("cp")
+                .args(["-R", "--"])
+                .arg(plugins.join(entry))
+                .arg(&copy)
+                .status()
+                .unwrap();
+            assert!(status.success(), "copying {entry}");
+        }
+        let _ = std::fs::remove_dir_all(copy.join("examples/js-tasks-progress/node_modules"));
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(
+                "source ./reproducible.sh && cargo build --quiet --release --locked \
+                 --target wasm32-wasip2 -p phasev-plugin-tls-settings",
+            )
+            .current_dir(&copy)
+            .env("CARGO_TARGET_DIR", &target)
             .output()
             .unwrap();
         assert!(
@@ -820,10 +983,22 @@ fn the_demo_plugin_is_the_tls_settings_example() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        json["description"].clone()
+        let wasm = target.join("wasm32-wasip2/release/phasev_plugin_tls_settings.wasm");
+        hex(&Sha256::digest(std::fs::read(wasm).unwrap()))
     };
-    assert_eq!(describe(&demo), describe(&dist("tls-settings")));
+    let one = tempfile::tempdir().unwrap();
+    let two = tempfile::tempdir().unwrap();
+    let first = build(one.path());
+    let second = build(&two.path().join("somewhere/else/deeper"));
+    assert_eq!(first, second);
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/plugins/tls-settings.wasm");
+    assert_eq!(first, hex(&Sha256::digest(std::fs::read(demo).unwrap())));
+    // Two release builds of a small crate with LTO; the dependencies the first time only.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(900),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -925,8 +1100,7 @@ fn inspecting_something_that_is_not_a_plugin_is_a_clear_error() {
     assert!(!stderr.contains("phasev.toml"), "{stderr}");
 }
 
-/// A project of `policy.phasev` whose `[plugins.hostile]` is the hostile plugin with `limits`,
-/// compiled plugins cached inside it.
+/// A project of `policy.phasev` whose `[plugins.hostile]` is the hostile plugin with `limits`.
 fn hostile_project(policy: &str, limits: &str) -> tempfile::TempDir {
     let wasm = dist("hostile");
     let sha = hex(&Sha256::digest(std::fs::read(&wasm).unwrap()));
@@ -936,7 +1110,6 @@ fn hostile_project(policy: &str, limits: &str) -> tempfile::TempDir {
             "phasev.toml",
             &format!(
                 "[project]\nname = \"p\"\npolicy = \"policy.phasev\"\nfacts = [\"facts.json\"]\n\n\
-                 [sandbox]\ncache = \"cache\"\n\n\
                  [plugins.hostile]\npath = {:?}\nsha256 = \"{sha}\"\nlimits = {{ {limits} }}\n\n\
                  [features.orders]\nstage = \"dev\"\n",
                 wasm.display().to_string()
@@ -1029,7 +1202,6 @@ fn a_failed_checks_findings_explain_the_requirements_that_read_it() {
             "phasev.toml",
             &format!(
                 "[project]\nname = \"p\"\npolicy = \"policy.phasev\"\nfacts = [\"facts.json\"]\n\n\
-                 [sandbox]\ncache = \"cache\"\n\n\
                  [plugins.tls-settings]\npath = {:?}\nsha256 = \"{sha}\"\ngrants = {{ read = [\"charts\"] }}\n\n\
                  [features.orders]\nstage = \"dev\"\n",
                 wasm.display().to_string()
@@ -1148,5 +1320,634 @@ fn a_looping_plugin_leaves_only_its_requirement_inconclusive() {
     assert!(
         text.contains("require \"unit tests\" (dev -> prod, warning): fail"),
         "{text}"
+    );
+}
+
+/// Epoch interruption stops WebAssembly code, not a guest waiting in a host function: a sleep
+/// (WASI `subscribe-duration` and `poll`) in `evaluate` or in `describe`, with or without the
+/// clocks granted, still ends at the time limit, and the message says where it was.
+#[test]
+fn a_plugin_asleep_in_a_host_call_is_stopped_at_its_time_limit() {
+    // Cached, so loading the plugin below is only its `describe`, not compiling it.
+    let host = host(Some(shared_cache_dir()));
+    let path = dist("hostile");
+    let limit = std::time::Duration::from_millis(300);
+    let stopped = "was stopped at its time limit of 300ms (limits.timeout) while waiting in a \
+                   host call (sleeping, polling or waiting on I/O)";
+    for clocks in [false, true] {
+        let grants = Grants {
+            clocks,
+            ..Grants::default()
+        };
+        let plugin = load(&host, &path, tight(), grants);
+        let started = std::time::Instant::now();
+        assert_eq!(
+            mode(&plugin, "sleep").unwrap_err(),
+            stopped,
+            "clocks: {clocks}"
+        );
+        let took = started.elapsed();
+        assert!(took >= limit && took < 3 * limit, "{took:?}");
+    }
+    // `describe` runs when the plugin loads: a granted `describe/mode` makes it sleep.
+    let dir = project(&[("describe/mode", "sleep")]);
+    let started = std::time::Instant::now();
+    let err = host
+        .load(
+            Some("hostile"),
+            &manifest(&path, tight(), reading(&["describe"])),
+            dir.path(),
+        )
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(
+        err.to_string(),
+        format!("plugin `hostile`: describe failed: {stopped}")
+    );
+    assert!(took >= limit && took < 3 * limit, "{took:?}");
+    // The host serves the next call at once.
+    assert_eq!(
+        mode(&load(&host, &path, tight(), Grants::default()), "ok")
+            .unwrap()
+            .findings[0]
+            .status,
+        "pass"
+    );
+}
+
+/// `plugin inspect` gives no grant and the default limits (1s): a plugin whose `describe`
+/// sleeps an hour is stopped after a second, with the reason.
+#[test]
+fn plugin_inspect_of_a_sleeping_plugin_ends_at_the_time_limit() {
+    let started = std::time::Instant::now();
+    let out = eval()
+        .args(["plugin", "inspect"])
+        .arg(dist("sleepy"))
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "plugin `sleepy`: describe failed: was stopped at its time limit of 1s \
+             (limits.timeout) while waiting in a host call (sleeping, polling or waiting on I/O)"
+        ),
+        "{stderr}"
+    );
+    // A second of sleep, the rest is starting phasev and loading the plugin from the cache
+    // (compiling it, the first time, in a debug build).
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+}
+
+/// Past its budget for the run, a plugin's remaining checks are not run: each is
+/// inconclusive with the reason, while the checks before it were run (and stopped at the
+/// time limit).
+#[test]
+fn a_plugin_past_its_budget_leaves_its_remaining_checks_inconclusive() {
+    let dir = hostile_project(
+        "policy p\nladder { dev \"Dev\"\n prod \"Prod\" }\n\
+         check a = plugin \"hostile\" { mode: \"sleep\" }\n\
+         check b = plugin \"hostile\" { mode: \"sleep\" }\n\
+         check c = plugin \"hostile\" { mode: \"sleep\" }\n\
+         check d = plugin \"hostile\" { mode: \"ok\" }\n\
+         gate dev -> prod {\n\
+           require \"a\": a.passed\n  require \"b\": b.passed\n\
+           require \"c\": c.passed\n  require \"d\": d.passed\n\
+         }\n",
+        "timeout = \"200ms\", budget = \"500ms\"",
+    );
+    let project = Project::read(&dir.path().join("phasev.toml")).unwrap();
+    let plugins = Plugins::load(&project).unwrap();
+    let options = Options {
+        plugins: plugins.schemas(),
+        all_plugins: true,
+    };
+    let program = compile_path(&dir.path().join("policy.phasev"), &options)
+        .program
+        .unwrap();
+    let mut facts = Facts::missing(&program);
+    let started = std::time::Instant::now();
+    plugins.run_checks(&program, "orders", 1, &mut facts);
+    let took = started.elapsed();
+    let fact = |path: &str| facts.get(program.slot_index(path).unwrap()).value.clone();
+    let stopped = |check: &str| {
+        Err(Absent::Error(format!(
+            "plugin `hostile` (check `{check}`) was stopped at its time limit of 200ms \
+             (limits.timeout) while waiting in a host call (sleeping, polling or waiting on I/O)"
+        )))
+    };
+    assert_eq!(fact("a.passed"), stopped("a"));
+    assert_eq!(fact("b.passed"), stopped("b"));
+    assert_eq!(fact("c.passed"), stopped("c"));
+    let Err(Absent::Error(why)) = fact("d.passed") else {
+        panic!("{:?}", fact("d.passed"));
+    };
+    assert!(
+        why.starts_with(
+            "plugin `hostile` (check `d`) was not run: the plugin has used its time budget of \
+             500ms for this run (limits.budget), "
+        ) && why.ends_with(" in its calls so far"),
+        "{why}"
+    );
+    assert!(
+        took >= std::time::Duration::from_millis(600) && took < std::time::Duration::from_secs(2),
+        "{took:?}"
+    );
+}
+
+/// Features are gathered on a pool of threads: eight features whose plugin waits out its
+/// 300ms limit take far less than eight times 300ms.
+#[test]
+fn plugin_calls_for_different_features_run_in_parallel() {
+    let features: String = (0..8)
+        .map(|i| format!("[features.f{i}]\nstage = \"dev\"\n\n"))
+        .collect();
+    let dir = hostile_project(
+        "policy p\nladder { dev \"Dev\"\n prod \"Prod\" }\n\
+         check nap = plugin \"hostile\" { mode: \"sleep\" }\n\
+         gate dev -> prod {\n  require \"nap\": nap.passed\n}\n",
+        "timeout = \"300ms\"",
+    );
+    let toml = dir.path().join("phasev.toml");
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("[features.orders]\nstage = \"dev\"\n", &features);
+    std::fs::write(&toml, text).unwrap();
+    // Loaded once, so the timed run below does not compile the plugin.
+    eval()
+        .current_dir(dir.path())
+        .args(["report", "checklist"])
+        .assert()
+        .success();
+    let started = std::time::Instant::now();
+    let out = eval()
+        .current_dir(dir.path())
+        .args(["report", "checklist"])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.matches("## Feature Completeness Checklist").count(),
+        8,
+        "{text}"
+    );
+    assert!(
+        took < std::time::Duration::from_millis(8 * 300 * 3 / 4),
+        "eight features took {took:?}"
+    );
+}
+
+/// A grant must stay inside the project: an absolute path, `..`, or a directory that is a
+/// symlink leading out are refused when phasev.toml is read, at the grant.
+#[test]
+fn grants_that_leave_the_project_are_refused_where_they_are_written() {
+    let dir = project(&[("charts/orders/values.yaml", "a: 1\n")]);
+    std::os::unix::fs::symlink("/etc", dir.path().join("etc-link")).unwrap();
+    let refused = |grant: &str| {
+        let toml = dir.path().join("phasev.toml");
+        let text = format!(
+            "[project]\nname = \"p\"\npolicy = \"policy.phasev\"\n\n\
+             [plugins.tls]\npath = \"t.wasm\"\nsha256 = \"ab\"\n\
+             grants = {{ read = [\"charts\", {grant:?}] }}\n"
+        );
+        std::fs::write(&toml, &text).unwrap();
+        let started = std::time::Instant::now();
+        let err = Project::read(&toml).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_millis(100));
+        let label = miette::Diagnostic::labels(&err).unwrap().next().unwrap();
+        let at = &text[label.offset()..label.offset() + label.len()];
+        (err.to_string(), at.to_owned())
+    };
+    assert_eq!(
+        refused("/etc"),
+        (
+            "[plugins.tls] grants.read `/etc` is an absolute path; a plugin may read only \
+             directories of the project"
+                .to_owned(),
+            "\"/etc\"".to_owned()
+        )
+    );
+    assert_eq!(
+        refused("../../../../").0,
+        "[plugins.tls] grants.read `../../../../` goes up with `..`; a plugin may read only \
+         directories of the project"
+    );
+    assert_eq!(
+        refused("etc-link"),
+        (
+            "[plugins.tls] grants.read `etc-link` leads out of the project through a symlink \
+             (to /etc); a plugin may read only directories of the project"
+                .to_owned(),
+            "\"etc-link\"".to_owned()
+        )
+    );
+    // The same is refused when a plugin is loaded with such grants.
+    let err = host(None)
+        .load(
+            Some("hostile"),
+            &manifest(&dist("hostile"), tight(), reading(&["etc-link"])),
+            dir.path(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "plugin `hostile`: [plugins.hostile] grants.read `etc-link` leads out of the project \
+         through a symlink (to /etc); a plugin may read only directories of the project"
+    );
+}
+
+/// A symlink inside a granted directory is not followed out of it: WASI resolves every path
+/// beneath the opened directory.
+#[test]
+fn a_symlink_inside_a_granted_directory_is_not_followed() {
+    let dir = project(&[("shared/ok.txt", "fine")]);
+    std::os::unix::fs::symlink("/etc/passwd", dir.path().join("shared/passwd")).unwrap();
+    let (plugin, _) = host(None)
+        .load(
+            None,
+            &manifest(&dist("hostile"), tight(), reading(&["shared"])),
+            dir.path(),
+        )
+        .unwrap();
+    let read = |path: &str| {
+        plugin
+            .evaluate(&request(json!({ "mode": "read", "path": path })))
+            .unwrap()
+    };
+    assert_eq!(
+        observed(&read("shared/ok.txt")),
+        json!(["shared/ok.txt (4 bytes)"])
+    );
+    let escaped = read("shared/passwd");
+    assert_eq!(observed(&escaped), json!([]), "{escaped:?}");
+    assert_eq!(
+        messages(&escaped),
+        ["reading shared/passwd failed: Operation not permitted (os error 63)"]
+    );
+}
+
+/// Whether `output` holds a control character other than the line break.
+fn has_control(output: &str) -> bool {
+    output.chars().any(|c| c.is_control() && c != '\n')
+}
+
+/// The unescaped `|` of a Markdown table row.
+fn cell_bars(row: &str) -> usize {
+    let mut bars = 0;
+    let mut escaped = false;
+    for c in row.chars() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '|' if !escaped => bars += 1,
+            _ => escaped = false,
+        }
+    }
+    bars
+}
+
+/// Every row of each Markdown table in `output` has as many cells as its header.
+fn assert_tables_whole(output: &str) {
+    let mut header = None;
+    for row in output.lines() {
+        if !row.starts_with('|') {
+            header = None;
+            continue;
+        }
+        let bars = cell_bars(row);
+        match header {
+            None => header = Some(bars),
+            Some(expected) => assert_eq!(bars, expected, "a broken row: {row}\n{output}"),
+        }
+    }
+}
+
+/// A hostile plugin's text (escape sequences, workflow commands after line breaks, table
+/// separators, XML that closes its element, C1 controls, DEL) in its findings, its
+/// inconclusive reason and its error, rendered in every format: no control character
+/// reaches any output, no line but an annotation's starts with `::`, every Markdown table
+/// keeps its cells and the JUnit file is well-formed XML.
+#[test]
+fn a_hostile_plugins_text_is_neutralised_in_every_format() {
+    let dir = hostile_project(
+        "policy p\nladder { dev \"Dev\"\n prod \"Prod\" }\n\
+         check evil = plugin \"hostile\" { mode: \"hostile-text\" }\n\
+         check broken = plugin \"hostile\" { mode: \"hostile-error\" }\n\
+         gate dev -> prod {\n\
+           require \"evil\": evil.passed\n\
+           require \"broken\": broken.passed\n\
+         }\n",
+        "",
+    );
+    let started = std::time::Instant::now();
+    let run = |args: &[&str]| {
+        let out = eval().current_dir(dir.path()).args(args).output().unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_ne!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!has_control(&stdout), "{args:?}: {stdout:?}");
+        stdout
+    };
+    let gate = |format: &str| {
+        run(&[
+            "gate",
+            "--feature",
+            "orders",
+            "--to",
+            "prod",
+            "--format",
+            format,
+        ])
+    };
+    let neutral = "\u{fffd}[2J\u{fffd}]0;owned\u{fffd}cleared ::error::forged annotation \
+                   ::add-mask::secret | a|b <failure>&</testcase>]]> \u{fffd}31mred\u{fffd}";
+    for (what, output) in [
+        ("text", gate("text")),
+        ("markdown", gate("markdown")),
+        ("junit", gate("junit")),
+        ("sarif", gate("sarif")),
+        (
+            "explain",
+            run(&["explain", "--feature", "orders", "--to", "prod"]),
+        ),
+        ("readiness", run(&["report", "readiness"])),
+        ("checklist", run(&["report", "checklist"])),
+    ] {
+        assert!(
+            !output.lines().any(|l| l.trim_start().starts_with("::")),
+            "{what}: {output}"
+        );
+        assert_tables_whole(&output);
+        if what == "text" || what == "explain" {
+            assert!(output.contains(neutral), "{what}: {output}");
+        }
+        if what == "junit" {
+            let mut reader = quick_xml::Reader::from_str(&output);
+            let mut failures = Vec::new();
+            loop {
+                match reader.read_event() {
+                    Ok(quick_xml::events::Event::Eof) => break,
+                    Ok(quick_xml::events::Event::Empty(e)) if e.name().as_ref() == b"failure" => {
+                        let message = e.try_get_attribute("message").unwrap().unwrap();
+                        failures.push(message.unescape_value().unwrap().into_owned());
+                    }
+                    Ok(_) => {}
+                    Err(e) => panic!("not well-formed XML: {e}\n{output}"),
+                }
+            }
+            assert_eq!(failures.len(), 1, "{output}");
+            assert!(failures[0].contains(neutral), "{failures:?}");
+        }
+    }
+    let markdown = gate("markdown");
+    assert!(
+        markdown.contains("\\| a\\|b <failure>&</testcase>]]>"),
+        "{markdown}"
+    );
+    // GitHub annotations: each finding one workflow command, none smuggled in.
+    let github = gate("github");
+    let lines: Vec<&str> = github.lines().collect();
+    assert_eq!(lines.len(), 3, "{github}");
+    assert!(
+        lines[0].starts_with("::error title=orders → prod%3A evil::"),
+        "{github}"
+    );
+    assert!(
+        lines[1].starts_with("::warning title=orders → prod%3A broken::"),
+        "{github}"
+    );
+    assert_eq!(lines[2], "orders → prod: fail");
+    assert!(!has_control(&github), "{github:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
+
+/// `describe` must name the plugin with a plugin name and give a semantic version: escape
+/// sequences in either are refused when the plugin loads.
+#[test]
+fn a_description_with_a_hostile_name_or_version_is_refused() {
+    let host = host(None);
+    let load = |mode: &str| {
+        let dir = project(&[("describe/mode", mode)]);
+        host.load(
+            None,
+            &manifest(&dist("hostile"), tight(), reading(&["describe"])),
+            dir.path(),
+        )
+        .map(|(plugin, _)| plugin.description().summary.clone())
+    };
+    assert_eq!(
+        load("bad-name").unwrap_err().to_string(),
+        "plugin `hostile`: describe failed: it describes itself with the name \
+         `hostile\u{fffd}]0;owned\u{fffd}`, which is not a plugin name (letters, digits, `-`, \
+         `_` and `.`, at most 64 characters)"
+    );
+    assert_eq!(
+        load("bad-version").unwrap_err().to_string(),
+        "plugin `hostile`: describe failed: it describes its version as `1.0\u{fffd}[2J`, \
+         which is not a semantic version (`1.2.3`)"
+    );
+    // A summary is prose: kept, on one line, without its control characters.
+    assert_eq!(
+        load("hostile-summary").unwrap(),
+        "\u{fffd}[2J\u{fffd}]0;owned\u{fffd}cleared ::error::forged annotation \
+         ::add-mask::secret | a|b <failure>&</testcase>]]> \u{fffd}31mred\u{fffd}"
+    );
+}
+
+/// A plugin file over `[sandbox] max_plugin_size` is refused before it is read or compiled
+/// (compiling a component with 400,000 functions took 15 s and 3 GB).
+#[test]
+fn a_plugin_over_the_size_limit_is_refused_before_it_compiles() {
+    let host = Host::new(&HostSettings {
+        max_memory: 64 << 20,
+        max_plugin_size: 64 << 10,
+        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        max_functions: DEFAULT_MAX_FUNCTIONS,
+        stack: 512 << 10,
+        cache: None,
+    })
+    .unwrap();
+    let trivial = dist("trivial");
+    let size = std::fs::metadata(&trivial).unwrap().len();
+    let started = std::time::Instant::now();
+    let err = host
+        .load(
+            Some("trivial"),
+            &manifest(&trivial, PluginLimits::default(), Grants::default()),
+            Path::new(""),
+        )
+        .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_millis(100));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin `trivial`: {} is {size} bytes, over the limit of 65536 bytes",
+            trivial.display()
+        )
+    );
+}
+
+/// The cache keeps at most its size: past it, the least recently used entry goes.
+#[test]
+fn the_cache_evicts_the_least_recently_used_entry_past_its_size() {
+    let sizes = tempfile::tempdir().unwrap();
+    let measure = host(Some(sizes.path().to_owned()));
+    let trivial = manifest(&dist("trivial"), PluginLimits::default(), Grants::default());
+    let hostile = manifest(&dist("hostile"), PluginLimits::default(), Grants::default());
+    for m in [&trivial, &hostile] {
+        measure.load(None, m, Path::new("")).unwrap();
+    }
+    let size = |m: &PluginManifest| {
+        std::fs::metadata(cache_entry(sizes.path(), &m.sha256))
+            .unwrap()
+            .len()
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let host = Host::new(&HostSettings {
+        max_memory: 64 << 20,
+        max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        max_functions: DEFAULT_MAX_FUNCTIONS,
+        stack: 512 << 10,
+        cache: Some(phasev_runtime::plugin::CacheSettings {
+            max_size: size(&trivial) + size(&hostile) - 1,
+            ..cache_settings(cache.path().to_owned())
+        }),
+    })
+    .unwrap();
+    assert_eq!(
+        host.load(None, &trivial, Path::new("")).unwrap().1,
+        Lookup::Miss
+    );
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(
+        host.load(None, &hostile, Path::new("")).unwrap().1,
+        Lookup::Miss
+    );
+    let entries: Vec<String> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries[0].starts_with(&hostile.sha256), "{entries:?}");
+    assert_eq!(
+        host.load(None, &trivial, Path::new("")).unwrap().1,
+        Lookup::Miss
+    );
+}
+
+/// A plugin's long error is cut once, when stored, saying how much was cut: every requirement
+/// reading the check shares the short reason (an error just under `limits.output`, repeated
+/// per requirement and feature, made 150 MB of text).
+#[test]
+fn a_long_plugin_string_is_cut_once_when_stored() {
+    let dir = hostile_project(
+        "policy p\nladder { dev \"Dev\"\n prod \"Prod\" }\n\
+         check long = plugin \"hostile\" { mode: \"long-error\", size: 60000 }\n\
+         gate dev -> prod {\n  require \"one\": long.passed\n  require \"two\": long.calls == 1\n}\n",
+        "",
+    );
+    let project = Project::read(&dir.path().join("phasev.toml")).unwrap();
+    let plugins = Plugins::load(&project).unwrap();
+    let options = Options {
+        plugins: plugins.schemas(),
+        all_plugins: true,
+    };
+    let program = compile_path(&dir.path().join("policy.phasev"), &options)
+        .program
+        .unwrap();
+    let mut facts = Facts::missing(&program);
+    let started = std::time::Instant::now();
+    plugins.run_checks(&program, "orders", 1, &mut facts);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let expected = format!(
+        "plugin `hostile` (check `long`) reported an error: {}… (58976 bytes cut)",
+        "e".repeat(1024)
+    );
+    for path in ["long.passed", "long.calls"] {
+        assert_eq!(
+            facts.get(program.slot_index(path).unwrap()).value,
+            Err(Absent::Error(expected.clone())),
+            "{path}"
+        );
+    }
+}
+
+/// A plugin that takes longer than `[sandbox] compile_timeout` to compile is refused at the
+/// limit, without waiting for the compiler.
+#[test]
+fn a_plugin_that_compiles_too_long_is_refused_at_the_limit() {
+    let host = Host::new(&HostSettings {
+        max_memory: 64 << 20,
+        max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+        compile_timeout: std::time::Duration::from_millis(1),
+        max_functions: DEFAULT_MAX_FUNCTIONS,
+        stack: 512 << 10,
+        cache: None,
+    })
+    .unwrap();
+    let path = dist("hostile");
+    let started = std::time::Instant::now();
+    let err = host
+        .load(
+            Some("hostile"),
+            &manifest(&path, PluginLimits::default(), Grants::default()),
+            Path::new(""),
+        )
+        .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_millis(200));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin `hostile`: compiling {} took longer than 1ms",
+            path.display()
+        )
+    );
+}
+
+/// A plugin with more functions than `[sandbox] max_plugin_functions` is refused before it
+/// compiles: compiling takes memory in proportion to its functions (400,000 took 3 GB).
+#[test]
+fn a_plugin_with_too_many_functions_is_refused_before_it_compiles() {
+    let host = Host::new(&HostSettings {
+        max_memory: 64 << 20,
+        max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        max_functions: 1000,
+        stack: 512 << 10,
+        cache: None,
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let many = write_wasm(
+        dir.path(),
+        "many.wasm",
+        &wat::parse_str(format!(
+            "(component (core module {}) (core module {}))",
+            "(func)".repeat(600),
+            "(func)".repeat(401)
+        ))
+        .unwrap(),
+    );
+    let started = std::time::Instant::now();
+    let err = host
+        .load(
+            Some("many"),
+            &manifest(&many, PluginLimits::default(), Grants::default()),
+            Path::new(""),
+        )
+        .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_millis(100));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin `many`: {} has 1001 functions, over the limit of 1000",
+            many.display()
+        )
     );
 }

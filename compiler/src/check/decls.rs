@@ -268,8 +268,11 @@ impl<'a> Checker<'a> {
         }
         let mut outputs = schema::check_outputs();
         if let Some(described) = self.options.plugins.get(&plugin) {
+            // The first of each name wins; a set keeps this linear in the outputs described.
+            let mut seen: rustc_hash::FxHashSet<String> =
+                outputs.iter().map(|(n, _)| n.clone()).collect();
             for (out, ty) in &described.outputs {
-                if !outputs.iter().any(|(n, _)| n == out) {
+                if seen.insert(out.clone()) {
                     outputs.push((out.clone(), ty.clone()));
                 }
             }

@@ -186,6 +186,40 @@ fn described_plugins_check_configuration_reads_and_outputs() {
     );
 }
 
+/// A description's outputs are deduplicated in linear time: 100,000 outputs, every name
+/// twice, took 14.6 s when each was compared with all before it.
+#[test]
+fn a_hundred_thousand_described_outputs_are_deduplicated_at_once() {
+    let outputs: Vec<(String, Type)> = (0..200_000)
+        .map(|i| (format!("out{}", i % 100_000), Type::Int))
+        .collect();
+    let schema = PluginSchema {
+        outputs,
+        ..PluginSchema::default()
+    };
+    let options = Options {
+        plugins: [("many".to_owned(), schema)].into(),
+        all_plugins: false,
+    };
+    let fs = MemoryFs::new().with(
+        "p.phasev",
+        format!(
+            "{PRELUDE}check m = plugin \"many\" {{}}\n\
+             gate a -> b {{ require \"last\": m.out99999 == 1 }}\n"
+        ),
+    );
+    let started = std::time::Instant::now();
+    let mut diags = Diagnostics::default();
+    let loaded = load(Path::new("p.phasev"), &fs, &mut diags);
+    let program = check(&loaded.modules, &options, &mut diags);
+    let took = started.elapsed();
+    assert!(diags.sorted().is_empty());
+    let program = program.unwrap_or_else(|| unreachable!("checked without errors"));
+    // `passed`, `findings` and each distinct output once.
+    assert_eq!(program.checks[0].outputs.len(), 2 + 100_000);
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+}
+
 #[test]
 fn a_check_of_an_unknown_plugin_is_an_error_only_when_every_plugin_is_known() {
     let body = "check t = plugin \"tls-setings\" {}\ngate a -> b { require \"tls\": t.passed }\n";

@@ -17,16 +17,15 @@ pub const MAX_TABLE_ELEMENTS: u32 = 200_000;
 /// says otherwise.
 pub const DEFAULT_STACK: usize = 512 << 10;
 
-/// The WebAssembly stacks a call can be given. Calls run on phasev's own thread, and wasmtime
-/// only bounds what WebAssembly code uses, so the thread's stack must hold the whole
-/// WebAssembly stack: past 1MiB it might not (a Rust thread has 2MiB), and a thread that runs
-/// out aborts the process instead of trapping the call.
+/// The WebAssembly stacks a call can be given. Each call runs on a fiber whose stack holds the
+/// WebAssembly stack and 1MiB for the host's frames; the bound keeps the pool of fibers small
+/// (a fiber that ran out would abort the process instead of trapping the call).
 const STACKS: RangeInclusive<usize> = 16 << 10..=1 << 20;
 
 const DURATION_HELP: &str = "write a duration with a unit: \"500ms\", \"2s\"";
 const SIZE_HELP: &str = "write a size with a unit: B, KiB, MiB or GiB (\"64MiB\")";
 /// What a stack size should be, for a `limits.stack` or `[sandbox] stack` refused.
-pub(crate) const STACK_HELP: &str = "calls run on phasev's own thread, whose stack must hold the \
+pub(crate) const STACK_HELP: &str = "calls run on stacks of the host's, which must hold the \
                           WebAssembly stack: give one between 16KiB and 1MiB (default 512KiB)";
 
 /// What each call of a plugin may use.
@@ -39,6 +38,8 @@ pub(crate) struct Limits {
     pub(crate) output: usize,
     /// `None`: the host's (`[sandbox] stack`).
     pub(crate) stack: Option<usize>,
+    /// The wall time of all its calls in a run; `None`: the default for the project.
+    pub(crate) budget: Option<Duration>,
 }
 
 /// A limit that cannot be used.
@@ -100,6 +101,22 @@ impl Limits {
             )),
             n => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
         }?;
+        let budget = match &written.budget {
+            Some(text) => Some(
+                parse_duration(text)
+                    .filter(|ms| *ms >= 1.0 && ms.is_finite())
+                    .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+                    .ok_or_else(|| {
+                        bad(
+                            "budget",
+                            quoted(text),
+                            "a duration of at least 1ms",
+                            DURATION_HELP,
+                        )
+                    })?,
+            ),
+            None => None,
+        };
         let stack = match &written.stack {
             Some(text) => Some(stack_size(text).map_err(|what| BadLimit {
                 key: "stack",
@@ -115,6 +132,7 @@ impl Limits {
             table_elements,
             output: size("output", &written.output)?,
             stack,
+            budget,
         })
     }
 }

@@ -9,9 +9,11 @@
 //!
 //! One [`Host`] runs every plugin, on a wasmtime engine (pooling allocator) per WebAssembly
 //! stack size, normally one; each call gets a fresh store with the plugin's limits: wall time
-//! (epoch interruption), fuel, memory, table elements, output size and stack, and a WASI
-//! context holding only what its grants allow. Whatever a call does (trap, loop, exhaust a
-//! limit, return garbage), it ends as an error message naming the plugin and the check for
+//! (epoch interruption for WebAssembly, a timer for a call waiting in WASI: calls are async,
+//! on fibers), fuel, memory, table elements, output size and stack, a budget of time for the
+//! run, and a WASI context holding only what its grants allow. Whatever a call does (trap,
+//! loop, sleep, exhaust a limit, return garbage), it ends as an error message naming the
+//! plugin and the check for
 //! the facts of its own check, which makes the requirements reading them inconclusive; a
 //! check's failed findings become notes on its facts, for the explanations of failures.
 
@@ -21,14 +23,15 @@ mod sandbox;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use miette::Diagnostic;
 use phasev_compiler::check::PluginSchema;
 use phasev_compiler::ir::{self, Program, hex};
+use phasev_compiler::load::{TooLarge, read_bytes_within};
 use phasev_compiler::types::Type;
 use serde::Serialize;
 use serde_json::{Value as Json, json};
@@ -39,15 +42,17 @@ use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
 };
 
-pub use cache::{Cache, Lookup};
+pub use cache::{Cache, CacheKey, CacheSettings, DEFAULT_CACHE_SIZE, Lookup};
 pub use limits::{DEFAULT_STACK, MAX_TABLE_ELEMENTS};
 pub(crate) use limits::{Limits, STACK_HELP, stack_size};
 
-use crate::config::{PluginManifest, Project, first_line};
+use crate::config::{PluginManifest, Project, first_line, parse_size};
 use crate::facts::{Absent, FactRules, Facts, Source, value_of};
 use crate::gather::{Found, apply_found};
+use crate::neutral;
 use crate::record::to_json;
-use crate::value::duration;
+use crate::value::{duration, parse_duration};
+pub(crate) use sandbox::grant_outside;
 use sandbox::{Access, State};
 
 /// Rust bindings of the WIT world, generated at build time.
@@ -55,7 +60,11 @@ use sandbox::{Access, State};
 // `unsafe impl`s; both are the generator's, not ours.
 #[allow(missing_debug_implementations, unsafe_code)]
 mod bindings {
-    wasmtime::component::bindgen!({ path: "../plugins/wit", world: "plugin" });
+    wasmtime::component::bindgen!({
+        path: "../plugins/wit",
+        world: "plugin",
+        exports: { default: async },
+    });
 }
 
 use bindings::phasev::plugin::types as wit;
@@ -65,6 +74,14 @@ pub const UNREADABLE_FILE_HELP: &str = "pass the path of a plugin's component (a
 
 /// How often the epoch advances: the granularity of wall-time limits.
 const TICK: Duration = Duration::from_millis(2);
+
+/// The stack a call's fiber has beyond its WebAssembly stack, for the host functions (WASI)
+/// the plugin calls.
+const HOST_STACK: usize = 1 << 20;
+
+/// How many calls' time a plugin's budget for a run holds per feature, when `limits.budget`
+/// does not say.
+const BUDGET_CALLS_PER_FEATURE: u32 = 4;
 
 /// Why a plugin could not be loaded. Every one stops the run before any evaluation.
 #[derive(Debug, Error, Diagnostic)]
@@ -133,6 +150,47 @@ pub enum PluginError {
         #[help]
         help: String,
     },
+    #[error("plugin `{name}`: {path} is {size} bytes, over the limit of {max} bytes")]
+    #[diagnostic(
+        code(phasev::plugin::too_large),
+        help(
+            "compiling costs time and memory in proportion to the code: shrink the plugin \
+             (opt-level = \"s\", lto, strip), or raise [sandbox] max_plugin_size if you trust it"
+        )
+    )]
+    TooLarge {
+        name: String,
+        path: PathBuf,
+        size: u64,
+        max: u64,
+    },
+    #[error("plugin `{name}`: {path} has {functions} functions, over the limit of {max}")]
+    #[diagnostic(
+        code(phasev::plugin::too_many_functions),
+        help(
+            "compiling takes memory in proportion to the functions: shrink the plugin, or raise \
+             [sandbox] max_plugin_functions if you trust it"
+        )
+    )]
+    TooManyFunctions {
+        name: String,
+        path: PathBuf,
+        functions: u64,
+        max: u64,
+    },
+    #[error("plugin `{name}`: compiling {path} took longer than {limit}")]
+    #[diagnostic(
+        code(phasev::plugin::compile_timeout),
+        help(
+            "compiling costs time in proportion to the code: shrink the plugin, or raise \
+             [sandbox] compile_timeout if you trust it"
+        )
+    )]
+    CompileTimeout {
+        name: String,
+        path: PathBuf,
+        limit: String,
+    },
     #[error("the plugin host cannot start: {reason}")]
     #[diagnostic(code(phasev::plugin::host))]
     Host { reason: String },
@@ -167,11 +225,13 @@ pub struct ConfigKey {
 }
 
 impl Description {
+    /// The description a plugin returned, its prose made one bounded line; names and types
+    /// are kept as they are, for the checks that follow to refuse.
     fn from_wit(d: wit::Description) -> Description {
         Description {
             name: d.name,
             version: d.version,
-            summary: d.summary,
+            summary: kept(&d.summary),
             reads: d.reads,
             outputs: d
                 .outputs
@@ -179,7 +239,7 @@ impl Description {
                 .map(|o| OutputField {
                     name: o.name,
                     ty: o.type_,
-                    doc: o.doc,
+                    doc: kept(&o.doc),
                 })
                 .collect(),
             config: d
@@ -189,10 +249,38 @@ impl Description {
                     name: c.name,
                     ty: c.type_,
                     required: c.required,
-                    doc: c.doc,
+                    doc: kept(&c.doc),
                 })
                 .collect(),
         }
+    }
+
+    /// Why the description cannot be used, if it cannot: a name that is not a plugin name,
+    /// a version that is not semver, or more outputs, reads or configuration keys than a
+    /// plugin may declare.
+    fn refusal(&self) -> Option<String> {
+        if !is_plugin_name(&self.name) {
+            return Some(format!(
+                "it describes itself with the name `{}`, which is not a plugin name (letters, \
+                 digits, `-`, `_` and `.`, at most {MAX_NAME} characters)",
+                neutral::line(&neutral::capped(&self.name, MAX_NAME))
+            ));
+        }
+        if !is_semver(&self.version) {
+            return Some(format!(
+                "it describes its version as `{}`, which is not a semantic version (`1.2.3`)",
+                neutral::line(&neutral::capped(&self.version, MAX_NAME))
+            ));
+        }
+        let counts = [
+            ("outputs", self.outputs.len()),
+            ("reads", self.reads.len()),
+            ("configuration keys", self.config.len()),
+        ];
+        let (what, n) = counts.into_iter().find(|(_, n)| *n > MAX_DECLARED)?;
+        Some(format!(
+            "it declares {n} {what}, more than the {MAX_DECLARED} a plugin may declare"
+        ))
     }
 
     /// What the compiler checks a policy against; a type that does not parse is an error.
@@ -242,9 +330,30 @@ pub struct HostSettings {
     pub max_memory: u64,
     /// The WebAssembly stack of a plugin that sets no `limits.stack`, in bytes.
     pub stack: usize,
-    /// Where compiled plugins are kept; `None` compiles on every run.
-    pub cache: Option<PathBuf>,
+    /// Where compiled plugins are kept and the key that authenticates them; `None` compiles
+    /// on every run.
+    pub cache: Option<CacheSettings>,
+    /// The largest plugin file compiled, in bytes: compiling costs time and memory in
+    /// proportion to the code.
+    pub max_plugin_size: u64,
+    /// The longest a plugin may take to compile.
+    pub compile_timeout: Duration,
+    /// The most functions a plugin may hold, in all its modules: compiling takes memory in
+    /// proportion to them (400,000 took 3 GB).
+    pub max_functions: u64,
 }
+
+/// The most functions a plugin may hold when `[sandbox] max_plugin_functions` does not say: a
+/// JavaScript plugin, an interpreter and its runtime, has about 12,700; a Rust one, hundreds.
+pub const DEFAULT_MAX_FUNCTIONS: u64 = 100_000;
+
+/// How long a plugin may take to compile when `[sandbox] compile_timeout` does not say: a
+/// JavaScript plugin takes seconds in a release build, most of a minute in a debug one.
+pub const DEFAULT_COMPILE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The largest plugin file compiled when `[sandbox] max_plugin_size` does not say: a
+/// JavaScript plugin, the largest kind, is about 12MiB.
+pub const DEFAULT_MAX_PLUGIN_SIZE: u64 = 32 << 20;
 
 impl HostSettings {
     /// The settings outside a project (`plugin inspect`): slots of `max_memory`, the default
@@ -253,12 +362,22 @@ impl HostSettings {
         HostSettings {
             max_memory,
             stack: DEFAULT_STACK,
-            cache: default_cache_dir(),
+            max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+            compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+            max_functions: DEFAULT_MAX_FUNCTIONS,
+            cache: default_cache_dir()
+                .zip(CacheKey::from_environment())
+                .map(|(dir, key)| CacheSettings {
+                    dir,
+                    key,
+                    max_size: DEFAULT_CACHE_SIZE,
+                }),
         }
     }
 
     /// The defaults, with the memory large enough for every plugin of `project` and the
-    /// cache where `[sandbox]` (or the environment) puts it.
+    /// cache where `[sandbox]` (or the environment) puts it. A cache or key inside the
+    /// project is refused: whoever can commit to it could plant compiled code or the key.
     pub fn for_project(project: &Project) -> Result<HostSettings, PluginError> {
         let mut max_memory = 64 << 20;
         for (name, manifest) in &project.config.plugins {
@@ -271,15 +390,94 @@ impl HostSettings {
             })?,
             None => DEFAULT_STACK,
         };
-        let cache = match &sandbox.cache {
+        let size = |key: &str, text: &Option<String>, default: u64| match text {
+            Some(text) => parse_size(text)
+                .filter(|n| *n > 0)
+                .ok_or_else(|| PluginError::Host {
+                    reason: format!(
+                        "[sandbox] {key} `{text}` is not a size above zero (\"64MiB\", \"1GiB\")"
+                    ),
+                }),
+            None => Ok(default),
+        };
+        let max_plugin_size = size(
+            "max_plugin_size",
+            &sandbox.max_plugin_size,
+            DEFAULT_MAX_PLUGIN_SIZE,
+        )?;
+        let max_size = size("cache_size", &sandbox.cache_size, DEFAULT_CACHE_SIZE)?;
+        let compile_timeout = match &sandbox.compile_timeout {
+            Some(text) => parse_duration(text)
+                .filter(|ms| *ms >= 1.0 && ms.is_finite())
+                .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+                .ok_or_else(|| PluginError::Host {
+                    reason: format!(
+                        "[sandbox] compile_timeout `{text}` is not a duration of at least 1ms"
+                    ),
+                })?,
+            None => DEFAULT_COMPILE_TIMEOUT,
+        };
+        let dir = match &sandbox.cache {
             Some(dir) => Some(project.path(dir)),
             None => default_cache_dir(),
+        };
+        let cache = match dir.zip(CacheKey::from_environment()) {
+            Some((dir, key)) => {
+                refuse_inside(&project.root, &dir, "the plugin cache")?;
+                if let CacheKey::File(file) = &key {
+                    refuse_inside(&project.root, file, "the plugin cache key")?;
+                }
+                Some(CacheSettings { dir, key, max_size })
+            }
+            None => None,
         };
         Ok(HostSettings {
             max_memory,
             stack,
             cache,
+            max_plugin_size,
+            compile_timeout,
+            max_functions: sandbox
+                .max_plugin_functions
+                .unwrap_or(DEFAULT_MAX_FUNCTIONS),
         })
+    }
+}
+
+/// Refuses `path` (the cache, or its key) when it is inside the project `root`, where anyone
+/// who can commit could put it.
+fn refuse_inside(root: &Path, path: &Path, what: &str) -> Result<(), PluginError> {
+    if canonical(path).starts_with(canonical(root)) {
+        return Err(PluginError::Host {
+            reason: format!(
+                "{what} {} is inside the project ({}); whoever can commit to the project \
+                 could plant compiled code there: keep it outside (set [sandbox] cache or \
+                 PHASEV_CACHE_DIR to a directory of your own)",
+                path.display(),
+                root.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// `path` with its nearest existing ancestor canonical (symlinks resolved) and the rest, not
+/// made yet, appended as written.
+fn canonical(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut rest = Vec::new();
+    let mut existing = absolute.as_path();
+    loop {
+        if let Ok(found) = existing.canonicalize() {
+            return rest.iter().rev().fold(found, |acc, part| acc.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
     }
 }
 
@@ -356,6 +554,12 @@ pub struct Host {
     stack: usize,
     engines: Engines,
     cache: Option<Cache>,
+    max_plugin_size: u64,
+    compile_timeout: Duration,
+    max_functions: u64,
+    /// Drives the calls' host functions (WASI's clocks, streams and sockets are async) and
+    /// the timer that ends a call blocked in one of them.
+    runtime: Arc<tokio::runtime::Runtime>,
     _ticker: Ticker,
 }
 
@@ -385,15 +589,19 @@ fn stack_engine(max_memory: usize, stack: usize) -> Result<StackEngine, PluginEr
         .max_memories_per_component(8)
         .max_memory_size(max_memory)
         .table_elements(MAX_TABLE_ELEMENTS as usize)
+        .total_stacks(64)
         .linear_memory_keep_resident(16 << 20)
         .table_keep_resident(1 << 16)
         .pagemap_scan(Enabled::Auto);
     let mut config = Config::new();
+    // Calls run on fibers (async), so a call blocked in a host function can be abandoned at
+    // its deadline; each fiber's stack holds the WebAssembly stack and the host's frames.
     config
         .wasm_component_model(true)
         .epoch_interruption(true)
         .consume_fuel(true)
         .max_wasm_stack(stack)
+        .async_stack_size(stack + HOST_STACK)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     let engine = Engine::new(&config).map_err(host_error)?;
     let linker = sandbox::linker(&engine).map_err(host_error)?;
@@ -410,15 +618,27 @@ impl Host {
         let engines: Engines =
             Arc::new(Mutex::new(vec![stack_engine(max_memory, settings.stack)?]));
         let cache = match &settings.cache {
-            Some(dir) => Some(Cache::open(dir).map_err(|reason| PluginError::Host { reason })?),
+            Some(cache) => Some(Cache::open(cache).map_err(|reason| PluginError::Host { reason })?),
             None => None,
         };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("phasev-plugin-io")
+            .enable_all()
+            .build()
+            .map_err(|e| PluginError::Host {
+                reason: format!("cannot start the plugins' I/O runtime: {e}"),
+            })?;
         let ticker = Ticker::start(Arc::clone(&engines))?;
         Ok(Host {
             max_memory,
             stack: settings.stack,
             engines,
             cache,
+            max_plugin_size: settings.max_plugin_size,
+            compile_timeout: settings.compile_timeout,
+            max_functions: settings.max_functions,
+            runtime: Arc::new(runtime),
             _ticker: ticker,
         })
     }
@@ -452,15 +672,23 @@ impl Host {
         let stack = limits.stack.unwrap_or(self.stack);
         let stacked = self.engine(stack)?;
         let bytes =
-            phasev_compiler::load::read_bytes(&path).map_err(|e| PluginError::Unreadable {
-                name: name.to_owned(),
-                path: path.clone(),
-                reason: e.to_string(),
-                help: match name_given {
-                    Some(given) => {
-                        format!("build it, or fix `path` in [plugins.{given}] of phasev.toml")
-                    }
-                    None => UNREADABLE_FILE_HELP.to_owned(),
+            read_bytes_within(&path, self.max_plugin_size).map_err(|e| match TooLarge::of(&e) {
+                Some(too_large) => PluginError::TooLarge {
+                    name: name.to_owned(),
+                    path: path.clone(),
+                    size: too_large.size,
+                    max: self.max_plugin_size,
+                },
+                None => PluginError::Unreadable {
+                    name: name.to_owned(),
+                    path: path.clone(),
+                    reason: e.to_string(),
+                    help: match name_given {
+                        Some(given) => {
+                            format!("build it, or fix `path` in [plugins.{given}] of phasev.toml")
+                        }
+                        None => UNREADABLE_FILE_HELP.to_owned(),
+                    },
                 },
             })?;
         let digest = hex(&Sha256::digest(&bytes));
@@ -477,20 +705,36 @@ impl Host {
                 actual: digest,
             });
         }
+        if let Some(functions) = function_count(&bytes)
+            && functions > self.max_functions
+        {
+            return Err(PluginError::TooManyFunctions {
+                name: name.to_owned(),
+                path,
+                functions,
+                max: self.max_functions,
+            });
+        }
+        let bytes: Arc<[u8]> = bytes.into();
         let invalid = |e: wasmtime::Error| PluginError::Invalid {
             name: name.to_owned(),
             path: path.clone(),
             reason: not_a_component(&bytes, &e),
         };
-        let (component, lookup) = match &self.cache {
-            Some(cache) => cache
-                .component(&stacked.engine, &digest, &bytes)
-                .map_err(invalid)?,
-            None => (
-                Component::new(&stacked.engine, &bytes).map_err(invalid)?,
-                Lookup::Miss,
-            ),
+        let compile = || compile_within(&stacked.engine, Arc::clone(&bytes), self.compile_timeout);
+        let compiled = match &self.cache {
+            Some(cache) => cache.component(&stacked.engine, &digest, compile),
+            None => compile().map(|component| (component, Lookup::Miss)),
         };
+        let (component, lookup) =
+            compiled.map_err(|e| match e.downcast_ref::<CompileTimedOut>() {
+                Some(_) => PluginError::CompileTimeout {
+                    name: name.to_owned(),
+                    path: path.clone(),
+                    limit: duration(self.compile_timeout.as_secs_f64() * 1000.0),
+                },
+                None => invalid(e),
+            })?;
         let access =
             Access::new(&manifest.grants, root).map_err(|reason| PluginError::Manifest {
                 name: name.to_owned(),
@@ -514,6 +758,9 @@ impl Host {
             engine: stacked.engine,
             pre,
             access,
+            runtime: Arc::clone(&self.runtime),
+            spent: AtomicU64::new(0),
+            budget: limits.budget,
             limits,
             stack,
         };
@@ -526,6 +773,15 @@ impl Host {
                        call, and must not fail: fix the plugin, or raise the limit named"
                     .to_owned(),
             })?;
+        if let Some(reason) = description.refusal() {
+            return Err(PluginError::Description {
+                name: name.to_owned(),
+                reason: format!("describe failed: {reason}"),
+                help: "a description names the plugin, gives a semantic version and declares \
+                       what it reads, outputs and is configured with, each within bounds"
+                    .to_owned(),
+            });
+        }
         if let Some(given) = name_given
             && description.name != given
         {
@@ -563,6 +819,43 @@ impl Host {
     }
 }
 
+/// How many functions the core modules of a component hold, all nesting levels counted;
+/// `None` when it does not parse (compiling it then says why, in the words of what it is).
+fn function_count(bytes: &[u8]) -> Option<u64> {
+    let mut functions = 0u64;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let wasmparser::Payload::CodeSectionStart { count, .. } = payload.ok()? {
+            functions = functions.saturating_add(u64::from(count));
+        }
+    }
+    Some(functions)
+}
+
+/// A compilation that did not end within its time.
+#[derive(Debug, Error)]
+#[error("compiling took longer than its time limit")]
+struct CompileTimedOut;
+
+/// `bytes` compiled for `engine`, or [`CompileTimedOut`] past `limit`. The compilation runs on
+/// a thread of its own, abandoned at the limit: the error stops the run, and the process
+/// ends with it.
+fn compile_within(
+    engine: &Engine,
+    bytes: Arc<[u8]>,
+    limit: Duration,
+) -> wasmtime::Result<Component> {
+    let (done, compiled) = std::sync::mpsc::channel();
+    let engine = engine.clone();
+    std::thread::Builder::new()
+        .name("phasev-plugin-compile".to_owned())
+        .spawn(move || {
+            let _ = done.send(Component::new(&engine, &bytes));
+        })?;
+    compiled
+        .recv_timeout(limit)
+        .map_err(|_| wasmtime::Error::new(CompileTimedOut))?
+}
+
 /// Why `bytes` did not compile as a component, in the words of what the file is: not
 /// WebAssembly, a core module, or a component wasmtime refused (a truncated one, say).
 fn not_a_component(bytes: &[u8], error: &wasmtime::Error) -> String {
@@ -596,6 +889,11 @@ pub struct Plugin {
     engine: Engine,
     pre: bindings::PluginPre<State>,
     access: Access,
+    runtime: Arc<tokio::runtime::Runtime>,
+    /// Wall time its calls took this run, in nanoseconds.
+    spent: AtomicU64,
+    /// The wall time its calls may take this run; `None`: no bound beyond each call's.
+    budget: Option<Duration>,
     limits: Limits,
     /// Its WebAssembly stack: `limits.stack`, else the host's.
     stack: usize,
@@ -611,12 +909,17 @@ impl std::fmt::Debug for Plugin {
 }
 
 impl Plugin {
+    /// The sha256 of the bytes it was compiled from: the pinned one.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
     pub fn description(&self) -> &Description {
         &self.description
     }
 
-    /// A store for one call, with this plugin's limits, and a fresh instance in it.
-    fn instance(&self) -> Result<(Store<State>, bindings::Plugin), String> {
+    /// A store for one call, with this plugin's limits.
+    fn store(&self) -> Result<Store<State>, String> {
         let state = self
             .access
             .state(self.limits.memory, self.limits.table_elements)
@@ -629,26 +932,65 @@ impl Plugin {
         let ticks = self.limits.timeout.as_nanos().div_ceil(TICK.as_nanos());
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX).saturating_add(1));
         store.epoch_deadline_trap();
-        match self.pre.instantiate(&mut store) {
-            Ok(instance) => Ok((store, instance)),
-            Err(e) => Err(self.failure(&e, &store)),
+        Ok(store)
+    }
+
+    /// Runs `call` in a fresh instance, ended at the time limit whatever it does: the epoch
+    /// traps WebAssembly code that runs past it, and the timer abandons a call waiting in a
+    /// host function (a sleep, a poll, a socket), dropping its instance.
+    fn call<R>(
+        &self,
+        call: impl AsyncFnOnce(&mut Store<State>, bindings::Plugin) -> wasmtime::Result<R>,
+    ) -> Result<R, String> {
+        let mut store = self.store()?;
+        let limit = self.limits.timeout;
+        let call = async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            call(&mut store, instance).await
+        };
+        // The timer is made inside the runtime, whose clock it needs.
+        let ran = self
+            .runtime
+            .block_on(async { tokio::time::timeout(limit, call).await });
+        match ran {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(e)) => Err(self.failure(&e, &store)),
+            Err(_) => Err(format!(
+                "was stopped at its time limit of {} (limits.timeout) while waiting in a host \
+                 call (sleeping, polling or waiting on I/O){}",
+                duration(limit.as_secs_f64() * 1000.0),
+                said(&store)
+            )),
         }
     }
 
     fn describe(&self) -> Result<Description, String> {
-        let (mut store, instance) = self.instance()?;
-        let description = instance
-            .call_describe(&mut store)
-            .map_err(|e| self.failure(&e, &store))?;
+        let description = self.call(async |store, instance| instance.call_describe(store).await)?;
         let description = Description::from_wit(description);
         self.check_size(description_size(&description))?;
         Ok(description)
     }
 
+    /// Why the plugin may not be called again this run, when its budget is spent.
+    fn over_budget(&self) -> Option<String> {
+        let budget = self.budget?;
+        let spent = Duration::from_nanos(self.spent.load(Ordering::Relaxed));
+        (spent >= budget).then(|| {
+            format!(
+                "was not run: the plugin has used its time budget of {} for this run \
+                 (limits.budget), {} in its calls so far",
+                duration(budget.as_secs_f64() * 1000.0),
+                duration(spent.as_secs_f64() * 1000.0)
+            )
+        })
+    }
+
     /// One evaluation in a fresh instance. The error is a sentence for an explanation: what
     /// the plugin did and which limit or grant stopped it.
     pub fn evaluate(&self, request: &Request) -> Result<Outcome, String> {
-        let (mut store, instance) = self.instance()?;
+        if let Some(why) = self.over_budget() {
+            return Err(why);
+        }
         let facts: Vec<wit::Fact> = request
             .facts
             .iter()
@@ -666,13 +1008,17 @@ impl Plugin {
             config: request.config.to_string(),
             facts,
         };
-        let outcome = match instance.call_evaluate(&mut store, &wit_request) {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(message)) => {
+        let started = Instant::now();
+        let returned =
+            self.call(async |store, instance| instance.call_evaluate(store, &wit_request).await);
+        let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.spent.fetch_add(took, Ordering::Relaxed);
+        let outcome = match returned? {
+            Ok(outcome) => outcome,
+            Err(message) => {
                 self.check_size(message.len())?;
-                return Err(format!("reported an error: {message}"));
+                return Err(format!("reported an error: {}", kept(&message)));
             }
-            Err(e) => return Err(self.failure(&e, &store)),
         };
         self.check_size(outcome_size(&outcome))?;
         let mut outputs = Vec::with_capacity(outcome.outputs.len());
@@ -706,8 +1052,8 @@ impl Plugin {
                     wit::Severity::Warning => "warning",
                     wit::Severity::Info => "info",
                 },
-                message: f.message,
-                location: f.location,
+                message: kept(&f.message),
+                location: f.location.as_deref().map(kept),
             })
             .collect();
         Ok(Outcome { findings, outputs })
@@ -726,10 +1072,7 @@ impl Plugin {
 
     /// Says why a call failed, naming the limit or grant involved.
     fn failure(&self, error: &wasmtime::Error, store: &Store<State>) -> String {
-        let said = match wrote(&String::from_utf8_lossy(&store.data().stderr.contents())) {
-            Some(text) => format!(" (it wrote: {text})"),
-            None => String::new(),
-        };
+        let said = said(store);
         if let Some(trap) = error.downcast_ref::<Trap>() {
             return match trap {
                 Trap::Interrupt => format!(
@@ -775,6 +1118,69 @@ impl Plugin {
     }
 }
 
+/// What a failed call wrote to stderr, as the end of its explanation (` (it wrote: …)`), or
+/// nothing.
+fn said(store: &Store<State>) -> String {
+    match wrote(&String::from_utf8_lossy(&store.data().stderr.contents())) {
+        Some(text) => format!(" (it wrote: {text})"),
+        None => String::new(),
+    }
+}
+
+/// The most bytes of one string a plugin returned that phasev keeps: each is cut once, when
+/// stored, so a check's long message repeated in every requirement that reads it stays small.
+const TEXT_KEPT: usize = 1024;
+
+/// The most characters of a plugin's name or version.
+const MAX_NAME: usize = 64;
+
+/// The most outputs, reads or configuration keys a plugin may declare.
+const MAX_DECLARED: usize = 256;
+
+/// A string a plugin returned, as phasev keeps it: on one line, without control characters,
+/// at most [`TEXT_KEPT`] bytes.
+fn kept(text: &str) -> String {
+    neutral::line(&neutral::capped(text, TEXT_KEPT)).into_owned()
+}
+
+/// A plugin name: what phasev.toml can name it by and a terminal shows as it is.
+fn is_plugin_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// A semantic version (semver.org): `MAJOR.MINOR.PATCH`, numbers without leading zeros,
+/// then optionally `-pre.release` and `+build` identifiers.
+fn is_semver(version: &str) -> bool {
+    if version.len() > MAX_NAME {
+        return false;
+    }
+    let identifiers = |text: &str| {
+        text.split('.')
+            .all(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    };
+    let (rest, build) = match version.split_once('+') {
+        Some((rest, build)) => (rest, Some(build)),
+        None => (version, None),
+    };
+    let (core, pre) = match rest.split_once('-') {
+        Some((core, pre)) => (core, Some(pre)),
+        None => (rest, None),
+    };
+    let numbers: Vec<&str> = core.split('.').collect();
+    numbers.len() == 3
+        && numbers.iter().all(|n| {
+            !n.is_empty()
+                && n.chars().all(|c| c.is_ascii_digit())
+                && (n.len() == 1 || !n.starts_with('0'))
+        })
+        && pre.is_none_or(identifiers)
+        && build.is_none_or(identifiers)
+}
+
 /// How much of what a failed plugin wrote an explanation shows, in characters.
 const WROTE_SHOWN: usize = 400;
 
@@ -787,7 +1193,7 @@ fn wrote(stderr: &str) -> Option<String> {
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
         .collect();
-    (!lines.is_empty()).then(|| bounded(&lines.join(" "), WROTE_SHOWN))
+    (!lines.is_empty()).then(|| neutral::line(&bounded(&lines.join(" "), WROTE_SHOWN)).into_owned())
 }
 
 /// `text` cut to at most `max` characters, marked with `…` where it was cut.
@@ -836,6 +1242,9 @@ fn bytes(n: usize) -> String {
 #[derive(Debug)]
 pub struct Plugins {
     plugins: BTreeMap<String, Plugin>,
+    /// What loading found that the user must hear of (a cache entry that failed
+    /// authentication).
+    warnings: Vec<String>,
     /// Runs the plugins' engine clock; `None` when the project has no plugins.
     _host: Option<Host>,
 }
@@ -844,21 +1253,36 @@ impl Plugins {
     /// Loads every `[plugins.*]` of the project; the first that cannot be loaded is the error.
     pub fn load(project: &Project) -> Result<Plugins, PluginError> {
         let mut plugins = BTreeMap::new();
+        let mut warnings = Vec::new();
         if project.config.plugins.is_empty() {
             return Ok(Plugins {
                 plugins,
+                warnings,
                 _host: None,
             });
         }
         let host = Host::new(&HostSettings::for_project(project)?)?;
+        let features = u32::try_from(project.config.features.len().max(1)).unwrap_or(u32::MAX);
         for (name, manifest) in &project.config.plugins {
-            let (plugin, _) = host.load(Some(name), manifest, &project.root)?;
+            let (mut plugin, lookup) = host.load(Some(name), manifest, &project.root)?;
+            warnings.extend(lookup.warning(name));
+            let default = plugin
+                .limits
+                .timeout
+                .saturating_mul(BUDGET_CALLS_PER_FEATURE.saturating_mul(features));
+            plugin.budget = Some(plugin.budget.unwrap_or(default));
             plugins.insert(name.clone(), plugin);
         }
         Ok(Plugins {
             plugins,
+            warnings,
             _host: Some(host),
         })
+    }
+
+    /// What the user must hear of from loading, one line each.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The descriptions the compiler checks a policy against.

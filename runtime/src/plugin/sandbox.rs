@@ -16,7 +16,7 @@
 //! A component importing anything else (another WASI version's new interfaces, `wasi:http`, a
 //! made-up interface) does not link, and is refused when loaded.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use wasmtime::component::{Linker, ResourceTable};
@@ -54,10 +54,11 @@ impl WasiView for State {
     }
 }
 
-/// The linker every plugin shares: WASI 0.2, synchronous.
+/// The linker every plugin shares: WASI 0.2, asynchronous, so a call waiting in WASI can be
+/// abandoned at its deadline.
 pub(super) fn linker(engine: &Engine) -> wasmtime::Result<Linker<State>> {
     let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     Ok(linker)
 }
 
@@ -72,19 +73,28 @@ pub(super) struct Access {
 }
 
 impl Access {
-    /// Resolves `grants`; a granted directory that does not exist is an error naming it.
+    /// Resolves `grants`; a granted directory that does not exist, or that leads out of the
+    /// project, is an error naming it. Each directory is opened where it resolves, symlinks
+    /// followed once here, so what the plugin reads is what was checked.
     pub(super) fn new(grants: &Grants, root: &Path) -> Result<Access, String> {
         let mut read = Vec::with_capacity(grants.read.len());
         for dir in &grants.read {
-            let host = root.join(dir);
-            if !host.is_dir() {
-                return Err(format!(
-                    "grants.read names `{}`, which is not a directory ({})",
-                    dir.display(),
-                    host.display()
-                ));
+            if let Some(why) = grant_outside(root, dir) {
+                return Err(why);
             }
-            read.push((host, dir.to_string_lossy().into_owned()));
+            let host = root.join(dir);
+            let resolved = host
+                .canonicalize()
+                .ok()
+                .filter(|p| p.is_dir())
+                .ok_or_else(|| {
+                    format!(
+                        "grants.read names `{}`, which is not a directory ({})",
+                        dir.display(),
+                        host.display()
+                    )
+                })?;
+            read.push((resolved, dir.to_string_lossy().into_owned()));
         }
         let env = grants
             .env
@@ -133,6 +143,40 @@ impl Access {
             stderr,
         })
     }
+}
+
+/// Why `dir`, an entry of `grants.read`, does not stay inside the project at `root`, if it
+/// does not: an absolute path, a `..`, or a path that symlinks resolve to somewhere else. A
+/// directory that does not exist yet is not refused here (loading the plugin says it is
+/// missing).
+pub(crate) fn grant_outside(root: &Path, dir: &Path) -> Option<String> {
+    let shown = dir.display();
+    if dir.has_root() || dir.components().any(|c| matches!(c, Component::Prefix(_))) {
+        return Some(format!(
+            "grants.read `{shown}` is an absolute path; a plugin may read only directories of \
+             the project"
+        ));
+    }
+    if dir.components().any(|c| c == Component::ParentDir) {
+        return Some(format!(
+            "grants.read `{shown}` goes up with `..`; a plugin may read only directories of the \
+             project"
+        ));
+    }
+    let root = if root.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        root
+    };
+    let root = root.canonicalize().ok()?;
+    let resolved = root.join(dir).canonicalize().ok()?;
+    (!resolved.starts_with(&root)).then(|| {
+        format!(
+            "grants.read `{shown}` leads out of the project through a symlink (to {}); a plugin \
+             may read only directories of the project",
+            resolved.display()
+        )
+    })
 }
 
 /// The clocks of a plugin without `grants.clocks`: always zero.

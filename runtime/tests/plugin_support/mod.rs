@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 
 use phasev_compiler::ir::hex;
 use phasev_runtime::config::{Grants, PluginLimits, PluginManifest};
-use phasev_runtime::plugin::{Host, HostSettings, Outcome, Plugin, Request};
+use phasev_runtime::plugin::{
+    CacheKey, CacheSettings, DEFAULT_CACHE_SIZE, DEFAULT_COMPILE_TIMEOUT, DEFAULT_MAX_FUNCTIONS,
+    DEFAULT_MAX_PLUGIN_SIZE, Host, HostSettings, Outcome, Plugin, Request,
+};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -38,11 +41,32 @@ pub fn manifest(path: &Path, limits: PluginLimits, grants: Grants) -> PluginMani
     }
 }
 
+/// The key the tests' caches are authenticated with (as `PHASEV_CACHE_KEY` would give it),
+/// so no test writes a key file into the home directory.
+pub const TEST_CACHE_KEY: &str = "phasev's tests sign their cache entries with this key";
+
+/// A cache in `dir`, authenticated with [`TEST_CACHE_KEY`].
+pub fn cache_settings(dir: PathBuf) -> CacheSettings {
+    CacheSettings {
+        dir,
+        key: CacheKey::Given(TEST_CACHE_KEY.to_owned()),
+        max_size: DEFAULT_CACHE_SIZE,
+    }
+}
+
+/// The cache the tests share across runs (a JavaScript plugin takes long to compile).
+pub fn shared_cache_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache")
+}
+
 pub fn host(cache: Option<PathBuf>) -> Host {
     Host::new(&HostSettings {
         max_memory: 128 << 20,
+        max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
-        cache,
+        cache: cache.map(cache_settings),
     })
     .unwrap()
 }

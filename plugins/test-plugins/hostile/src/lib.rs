@@ -1,10 +1,11 @@
 //! Misbehaves in `evaluate` as its `mode` says, so the host's tests can prove each limit and
-//! each denial; `describe` is always well-behaved. See README.md for the modes.
+//! each denial; `describe` behaves unless a granted `describe/mode` file says otherwise. See
+//! README.md for the modes.
 
 use std::hint::black_box;
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use phasev_plugin_sdk::{Description, Guest, Outcome, Output, Request, Severity, export_plugin};
 use serde::Deserialize;
@@ -14,42 +15,88 @@ static CALLS: AtomicU64 = AtomicU64::new(0);
 
 const MODES: &str = "ok, state, loop, memory, recursion, huge-output, many-findings, panic, \
                      trap, env, file, network, clock, undeclared-output, wrong-type-output, \
-                     not-json-output, missing-output";
+                     not-json-output, missing-output, sleep, read, hostile-text, hostile-error, \
+                     long-error";
+
+/// Text meant to drive a terminal, a CI log and the report formats: escape sequences (clear
+/// the screen, retitle the terminal, a C1 CSI), workflow commands at the start of a line, a
+/// Markdown table's separator, XML that closes its element, and DEL.
+const HOSTILE_TEXT: &str = "\u{1b}[2J\u{1b}]0;owned\u{7}cleared\n::error::forged annotation\n\
+                            ::add-mask::secret | a|b <failure>&</testcase>]]> \u{9b}31mred\u{7f}";
 
 #[derive(Deserialize)]
 struct Config {
     mode: String,
     /// How deep `recursion` goes; without it, until the stack runs out.
     depth: Option<u64>,
+    /// How long `sleep` sleeps (default an hour).
+    seconds: Option<u64>,
+    /// The file `read` reads.
+    path: Option<String>,
+    /// How many bytes the `long-error` error has.
+    size: Option<u64>,
 }
 
 struct Hostile;
 
 impl Guest for Hostile {
     fn describe() -> Description {
-        Description::builder(
-            "hostile",
-            env!("CARGO_PKG_VERSION"),
-            "Misbehaves on request to test the host's sandbox",
-        )
-        .output(
-            "calls",
-            "int",
-            "Calls this instance has served, this one included",
-        )
-        .output(
-            "observed",
-            "list<string>",
-            "What a probing mode managed to see (variable names, files, connections, time)",
-        )
-        .config("mode", "string", true, format!("One of: {MODES}"))
-        .config(
-            "depth",
-            "int",
-            false,
-            "How deep `recursion` goes (default: until the stack runs out)",
-        )
-        .build()
+        // Granted `describe`, a file there chooses how `describe` misbehaves.
+        let mode = std::fs::read_to_string("describe/mode").unwrap_or_default();
+        let (name, version, summary) = match mode.trim() {
+            "sleep" => {
+                std::thread::sleep(Duration::from_secs(3600));
+                ("hostile", env!("CARGO_PKG_VERSION"), "slept".to_owned())
+            }
+            "hostile-summary" => (
+                "hostile",
+                env!("CARGO_PKG_VERSION"),
+                HOSTILE_TEXT.to_owned(),
+            ),
+            "bad-name" => (
+                "hostile\u{1b}]0;owned\u{7}",
+                env!("CARGO_PKG_VERSION"),
+                String::new(),
+            ),
+            "bad-version" => ("hostile", "1.0\u{1b}[2J", String::new()),
+            _ => (
+                "hostile",
+                env!("CARGO_PKG_VERSION"),
+                "Misbehaves on request to test the host's sandbox".to_owned(),
+            ),
+        };
+        Description::builder(name, version, summary)
+            .output(
+                "calls",
+                "int",
+                "Calls this instance has served, this one included",
+            )
+            .output(
+                "observed",
+                "list<string>",
+                "What a probing mode managed to see (variable names, files, connections, time)",
+            )
+            .config("mode", "string", true, format!("One of: {MODES}"))
+            .config(
+                "depth",
+                "int",
+                false,
+                "How deep `recursion` goes (default: until the stack runs out)",
+            )
+            .config(
+                "seconds",
+                "int",
+                false,
+                "How long `sleep` sleeps (default 3600)",
+            )
+            .config("path", "string", false, "The file `read` reads")
+            .config(
+                "size",
+                "int",
+                false,
+                "How many bytes the `long-error` error has",
+            )
+            .build()
     }
 
     fn evaluate(request: Request) -> Result<Outcome, String> {
@@ -154,6 +201,37 @@ impl Guest for Hostile {
                     .map_or(0, |d| d.as_millis());
                 outcome.pass(format!("the wall clock reads {since_epoch} ms since 1970"));
                 vec![since_epoch.to_string()]
+            }
+            "sleep" => {
+                let seconds = config.seconds.unwrap_or(3600);
+                std::thread::sleep(Duration::from_secs(seconds));
+                outcome.pass(format!("slept {seconds} s"));
+                Vec::new()
+            }
+            "read" => {
+                let path = config.path.unwrap_or_default();
+                match std::fs::read(&path) {
+                    Ok(bytes) => {
+                        outcome.fail(Severity::Critical, format!("read {path}"));
+                        vec![format!("{path} ({} bytes)", bytes.len())]
+                    }
+                    Err(error) => {
+                        outcome.pass(format!("reading {path} failed: {error}"));
+                        Vec::new()
+                    }
+                }
+            }
+            "hostile-text" => {
+                outcome
+                    .fail(Severity::Critical, HOSTILE_TEXT)
+                    .at(HOSTILE_TEXT);
+                outcome.inconclusive(Severity::Warning, HOSTILE_TEXT);
+                vec![HOSTILE_TEXT.to_owned()]
+            }
+            "hostile-error" => return Err(HOSTILE_TEXT.to_owned()),
+            "long-error" => {
+                let size = usize::try_from(config.size.unwrap_or(1 << 16)).unwrap_or(usize::MAX);
+                return Err("e".repeat(size));
             }
             other => return Err(format!("unknown mode `{other}`; the modes are {MODES}")),
         };

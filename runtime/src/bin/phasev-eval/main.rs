@@ -21,6 +21,7 @@ use phasev_runtime::decide::{Decision, Outcome, Verdict, check_gates, check_prom
 use phasev_runtime::eval::Evaluator;
 use phasev_runtime::facts::{Document, Fact, FactRules, Facts, Source, apply_documents};
 use phasev_runtime::gather::{Found, apply_found, gather};
+use phasev_runtime::neutral;
 use phasev_runtime::plugin::Plugins;
 use phasev_runtime::policy_test::{self, Suite};
 use phasev_runtime::report::{self, FeatureStatus};
@@ -274,8 +275,8 @@ fn run(cli: Cli) -> Result<u8, Stop> {
                 ));
             }
             let mut decisions = Vec::new();
-            for name in names {
-                let (facts, found) = inputs.gathered(&name, None)?;
+            let gathered = inputs.gathered_each(&names)?;
+            for (name, (facts, found)) in names.into_iter().zip(gathered) {
                 let next = known_stage(program, &facts, &found, &name)? + 1;
                 if next <= top_rung(program) {
                     check_gates(program, next).map_err(|e| report(&e))?;
@@ -283,11 +284,14 @@ fn run(cli: Cli) -> Result<u8, Stop> {
                 }
             }
             let text = match format {
-                Format::Text => decisions
-                    .iter()
-                    .map(render_text)
-                    .collect::<Vec<_>>()
-                    .join("\n"),
+                Format::Text => neutral::text(
+                    &decisions
+                        .iter()
+                        .map(render_text)
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                )
+                .into_owned(),
                 Format::Json => render_json(program, &decisions),
                 _ => {
                     return Err(usage(
@@ -354,7 +358,7 @@ fn run(cli: Cli) -> Result<u8, Stop> {
             check_gates(&inputs.program, target).map_err(|e| report(&e))?;
             let facts = inputs.facts_for(&feature, Some(target))?;
             let decision = Evaluator::new(&inputs.program).decide(&feature, &facts, target);
-            write_output(None, &render_explanation(&decision))?;
+            write_output(None, &neutral::text(&render_explanation(&decision)))?;
             Ok(decision.verdict.exit_code(false))
         }
         Command::Test {
@@ -414,13 +418,14 @@ fn run(cli: Cli) -> Result<u8, Stop> {
                 ));
             }
             let text = match format {
-                Format::Text => format!(
+                Format::Text => neutral::text(&format!(
                     "replayed {} (policy {}, facts {}): identical\n{}",
                     record.display(),
                     rec.policy_digest,
                     rec.facts_digest,
                     render_text(&decision)
-                ),
+                ))
+                .into_owned(),
                 other => render(other, &program, &decision, &[]),
             };
             write_output(None, &text)?;
@@ -453,7 +458,7 @@ fn run(cli: Cli) -> Result<u8, Stop> {
                 ReportKind::Checklist => checklists(&inputs)?,
                 ReportKind::Deployment => deployments(&inputs)?,
             };
-            write_output(output.as_deref(), &text)?;
+            write_output(output.as_deref(), &neutral::text(&text))?;
             Ok(0)
         }
     }
@@ -508,8 +513,9 @@ fn readiness(inputs: &Loaded) -> Result<String, Stop> {
     let program = &inputs.program;
     let evaluator = Evaluator::new(program);
     let mut rows = Vec::new();
-    for name in inputs.feature_names() {
-        let (facts, found) = inputs.gathered(&name, None)?;
+    let names = inputs.feature_names();
+    let gathered = inputs.gathered_each(&names)?;
+    for (name, (facts, found)) in names.into_iter().zip(gathered) {
         let stage = stage_of(program, &facts, &found);
         let next = match stage.map(|s| s + 1).filter(|n| *n <= top_rung(program)) {
             Some(n) => {
@@ -580,8 +586,9 @@ fn deployments(inputs: &Loaded) -> Result<String, Stop> {
     let program = &inputs.program;
     let evaluator = Evaluator::new(program);
     let mut text = String::new();
-    for name in inputs.feature_names() {
-        let (facts, found) = inputs.gathered(&name, None)?;
+    let names = inputs.feature_names();
+    let gathered = inputs.gathered_each(&names)?;
+    for (name, (facts, found)) in names.into_iter().zip(gathered) {
         let stage = known_stage(program, &facts, &found, &name)?;
         let decision = evaluator.decide(&name, &facts, stage);
         if !text.is_empty() {
@@ -603,8 +610,9 @@ fn checklists(inputs: &Loaded) -> Result<String, Stop> {
     let program = &inputs.program;
     let evaluator = Evaluator::new(program);
     let mut text = String::new();
-    for name in inputs.feature_names() {
-        let (facts, found) = inputs.gathered(&name, None)?;
+    let names = inputs.feature_names();
+    let gathered = inputs.gathered_each(&names)?;
+    for (name, (facts, found)) in names.into_iter().zip(gathered) {
         let target =
             stage_of(program, &facts, &found).map_or(0, |s| (s + 1).min(top_rung(program)));
         if !text.is_empty() {
@@ -698,6 +706,14 @@ impl Drop for Loaded {
     }
 }
 
+/// A feature's facts and everything the collectors found (`Loaded::gathered`).
+type Gathered = (Facts, Vec<Found>);
+
+/// The fewest and most features gathered at once (`Loaded::gathered_each`): the cores, within
+/// these bounds.
+const MIN_WORKERS: usize = 4;
+const MAX_WORKERS: usize = 8;
+
 impl Loaded {
     fn load(inputs: &Inputs) -> Result<Loaded, Stop> {
         let config = inputs.config.clone().or_else(|| {
@@ -723,6 +739,9 @@ impl Loaded {
             Some(p) => Some(Plugins::load(p).map_err(|e| report(&e))?),
             None => None,
         };
+        for warning in plugins.iter().flat_map(Plugins::warnings) {
+            eprintln!("warning: {warning}");
+        }
         // With a project, every plugin a check may use is one it configures.
         let options = Options {
             plugins: plugins.as_ref().map(Plugins::schemas).unwrap_or_default(),
@@ -846,6 +865,43 @@ impl Loaded {
     /// (default: the rung after its stage).
     fn facts_for(&self, feature: &str, target: Option<u32>) -> Result<Facts, Stop> {
         self.gathered(feature, target).map(|(facts, _)| facts)
+    }
+
+    /// [`Loaded::gathered`] of each feature (default target), in order. Features are gathered
+    /// in parallel on a bounded pool of threads: their plugin calls and collectors are
+    /// independent and mostly wait (on I/O, or a plugin on its time limit), and a slow plugin
+    /// would otherwise cost its time once per feature in a row.
+    fn gathered_each(&self, names: &[String]) -> Result<Vec<Gathered>, Stop> {
+        let workers = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .clamp(MIN_WORKERS, MAX_WORKERS)
+            .min(names.len());
+        if workers <= 1 {
+            return names.iter().map(|n| self.gathered(n, None)).collect();
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut results: Vec<(usize, Result<Gathered, Stop>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(name) = names.get(i) else {
+                                return done;
+                            };
+                            done.push((i, self.gathered(name, None)));
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, r)| r).collect()
     }
 
     /// [`Loaded::facts_for`], and everything the collectors found, including the facts the
@@ -1015,9 +1071,9 @@ fn render(
     secrets: &[report::SecretLocation],
 ) -> String {
     match format {
-        Format::Text => render_text(decision),
+        Format::Text => neutral::text(&render_text(decision)).into_owned(),
         Format::Json => render_json(program, std::slice::from_ref(decision)),
-        Format::Markdown => report::decision_markdown(decision),
+        Format::Markdown => neutral::text(&report::decision_markdown(decision)).into_owned(),
         Format::Junit => report::decision_junit(decision),
         Format::Sarif => report::decision_sarif(decision, secrets),
         Format::Github => report::decision_github(decision, secrets),

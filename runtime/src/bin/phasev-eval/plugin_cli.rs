@@ -5,6 +5,7 @@ use std::path::Path;
 
 use phasev_compiler::ir::hex;
 use phasev_runtime::config::PluginManifest;
+use phasev_runtime::neutral;
 use phasev_runtime::plugin::{Host, HostSettings, PluginError, UNREADABLE_FILE_HELP};
 use sha2::{Digest, Sha256};
 
@@ -29,8 +30,11 @@ pub fn inspect(file: &Path, format: InspectFormat) -> Result<String, PluginError
     // Compiled once into the same cache `gate` uses: a large plugin (JavaScript) takes long
     // to compile.
     let host = Host::new(&HostSettings::standalone(256 << 20))?;
-    let (plugin, _) = host.load(None, &manifest, Path::new(""))?;
+    let (plugin, lookup) = host.load(None, &manifest, Path::new(""))?;
     let d = plugin.description();
+    if let Some(warning) = lookup.warning(&d.name) {
+        eprintln!("warning: {warning}");
+    }
     Ok(match format {
         InspectFormat::Json => {
             let json = serde_json::json!({
@@ -40,11 +44,12 @@ pub fn inspect(file: &Path, format: InspectFormat) -> Result<String, PluginError
             });
             serde_json::to_string_pretty(&json).unwrap_or_default() + "\n"
         }
-        InspectFormat::Toml => format!(
+        InspectFormat::Toml => neutral::text(&format!(
             "[plugins.{}]\npath = \"{}\"\nsha256 = \"{digest}\"\n",
             d.name,
             file.display()
-        ),
+        ))
+        .into_owned(),
         InspectFormat::Text => {
             let mut out = String::new();
             let _ = writeln!(out, "{} {} — {}", d.name, d.version, d.summary);
@@ -66,9 +71,25 @@ pub fn inspect(file: &Path, format: InspectFormat) -> Result<String, PluginError
             if d.config.is_empty() {
                 let _ = writeln!(out, "  none");
             }
-            out
+            neutral::text(&out).into_owned()
         }
     })
+}
+
+/// A path inside a TOML basic string.
+fn toml_escaped(path: &Path) -> String {
+    path.display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+}
+
+/// Where cargo keeps the registry's sources: `$CARGO_HOME`, else `~/.cargo`.
+fn cargo_home() -> std::path::PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .unwrap_or_default()
 }
 
 fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
@@ -123,7 +144,17 @@ pub fn scaffold(name: &str, dir: &Path, sdk: &Path) -> Result<String, String> {
         ),
         (
             ".cargo/config.toml",
-            "[build]\ntarget = \"wasm32-wasip2\"\n".to_owned(),
+            format!(
+                "[build]\ntarget = \"wasm32-wasip2\"\n\
+                 # Reproducible: rustc embeds source paths (in panic locations); mapped to fixed\n\
+                 # ones, the same sources and Cargo.lock build to the same bytes anywhere.\n\
+                 rustflags = [\"--remap-path-prefix={}=/plugin\", \
+                 \"--remap-path-prefix={}=/phasev-plugin-sdk\", \
+                 \"--remap-path-prefix={}=/cargo\"]\n",
+                toml_escaped(&std::path::absolute(&root).unwrap_or_else(|_| root.clone())),
+                toml_escaped(&sdk),
+                toml_escaped(&cargo_home()),
+            ),
         ),
         (
             "src/lib.rs",
@@ -184,7 +215,8 @@ export_plugin!({ident});
     }
     let _ = writeln!(
         created,
-        "\nbuild it with: cd {} && cargo build --release",
+        "\nbuild it with: cd {} && cargo build --release (then commit Cargo.lock and build with \
+         --locked)",
         root.display()
     );
     Ok(created)
