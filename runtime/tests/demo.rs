@@ -175,7 +175,14 @@ fn records_replay_bit_for_bit_and_refuse_tampering() {
     }
     let mut policy = record.clone();
     policy["policy"]["name"] = serde_json::json!("edited");
+    let mut verdict = record.clone();
+    verdict["decision"]["verdict"] = serde_json::json!("pass");
     for (name, doc, message) in [
+        (
+            "verdict",
+            verdict,
+            "this record was edited: the record's decision does not match its digest",
+        ),
         (
             "facts",
             facts,
