@@ -580,19 +580,10 @@ const GRANT_HELP: &str = "name a directory inside the project, relative to phase
 
 /// Where item `index` of the array at `path` is written.
 fn item_span(text: &str, path: &[&str], index: usize) -> Option<SourceSpan> {
-    let document = toml::de::DeTable::parse(text).ok()?;
-    let (last, tables) = path.split_last()?;
-    let mut table = document.get_ref();
-    for key in tables {
-        match table.get(*key)?.get_ref() {
-            toml::de::DeValue::Table(inner) => table = inner,
-            _ => return None,
-        }
-    }
-    match table.get(*last)?.get_ref() {
+    with_entry(text, path, |_, value| match value.get_ref() {
         toml::de::DeValue::Array(items) => Some(items.get(index)?.span().into()),
         _ => None,
-    }
+    })
 }
 
 /// Where the value at `path` (keys from the top, through tables, inline or not) is written.
@@ -607,6 +598,20 @@ fn key_span(text: &str, path: &[&str]) -> Option<SourceSpan> {
 
 /// The spans of the key and the value at `path`.
 fn entry_spans(text: &str, path: &[&str]) -> Option<(SourceSpan, SourceSpan)> {
+    with_entry(text, path, |key, value| {
+        Some((key.span().into(), value.span().into()))
+    })
+}
+
+/// `found` applied to the key and the value at `path` (keys from the top, through tables).
+fn with_entry<T>(
+    text: &str,
+    path: &[&str],
+    found: impl FnOnce(
+        &toml::Spanned<toml::de::DeString<'_>>,
+        &toml::Spanned<toml::de::DeValue<'_>>,
+    ) -> Option<T>,
+) -> Option<T> {
     let document = toml::de::DeTable::parse(text).ok()?;
     let (last, tables) = path.split_last()?;
     let mut table = document.get_ref();
@@ -617,7 +622,7 @@ fn entry_spans(text: &str, path: &[&str]) -> Option<(SourceSpan, SourceSpan)> {
         }
     }
     let (key, value) = table.get_key_value(*last)?;
-    Some((key.span().into(), value.span().into()))
+    found(key, value)
 }
 
 fn invalid(file: &Path, text: &str, err: &toml::de::Error) -> ConfigError {

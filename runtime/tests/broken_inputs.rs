@@ -145,9 +145,10 @@ fn reports_older_than_their_freshness_limit_are_stale() {
     ));
 }
 
-#[test]
-fn the_baseline_comes_from_the_newest_passing_record() {
-    let dir = std::env::temp_dir().join(format!("phasev-baseline-{}", std::process::id()));
+/// A project in a fresh temporary directory whose policy warns when latency regresses past
+/// its baseline, and whose records of `orders` (on `dev`) are kept in `records/orders`.
+fn baseline_project(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("phasev-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("records/orders")).unwrap();
     let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/policies/baseline.phasev");
@@ -156,6 +157,12 @@ fn the_baseline_comes_from_the_newest_passing_record() {
         policy.display().to_string()
     );
     std::fs::write(dir.join("phasev.toml"), config).unwrap();
+    dir
+}
+
+#[test]
+fn the_baseline_comes_from_the_newest_passing_record() {
+    let dir = baseline_project("baseline");
     let run = |latency: &str, record: Option<&str>| {
         std::fs::write(
             dir.join("facts.json"),
@@ -444,15 +451,7 @@ fn a_facts_file_over_a_collector_finding_is_reported_and_refused_for_secrets() {
 
 #[test]
 fn an_edited_record_is_never_a_baseline_and_an_edited_verdict_says_so() {
-    let dir = std::env::temp_dir().join(format!("phasev-edited-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("records/orders")).unwrap();
-    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/policies/baseline.phasev");
-    let config = format!(
-        "[project]\nname = \"t\"\npolicy = {:?}\n\n[baseline]\nrecords = \"records/{{feature}}\"\n\n[features.orders]\nstage = \"dev\"\n",
-        policy.display().to_string()
-    );
-    std::fs::write(dir.join("phasev.toml"), config).unwrap();
+    let dir = baseline_project("edited");
     std::fs::write(
         dir.join("facts.json"),
         r#"{"metrics": {"latency_p95": "200ms"}}"#,

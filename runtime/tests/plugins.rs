@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use phasev_compiler::check::Options;
 use phasev_compiler::compile_path;
-use phasev_compiler::ir::hex;
+use phasev_compiler::ir::{Program, hex};
 use phasev_runtime::config::{Grants, PluginLimits, PluginManifest, Project};
 use phasev_runtime::facts::{Absent, Facts};
 use phasev_runtime::plugin::{
@@ -1100,6 +1100,20 @@ fn inspecting_something_that_is_not_a_plugin_is_a_clear_error() {
     assert!(!stderr.contains("phasev.toml"), "{stderr}");
 }
 
+/// The plugins of the project in `dir` and its policy, compiled against their descriptions.
+fn load_project(dir: &Path) -> (Plugins, Program) {
+    let project = Project::read(&dir.join("phasev.toml")).unwrap();
+    let plugins = Plugins::load(&project).unwrap();
+    let options = Options {
+        plugins: plugins.schemas(),
+        all_plugins: true,
+    };
+    let program = compile_path(&dir.join("policy.phasev"), &options)
+        .program
+        .unwrap();
+    (plugins, program)
+}
+
 /// A project of `policy.phasev` whose `[plugins.hostile]` is the hostile plugin with `limits`.
 fn hostile_project(policy: &str, limits: &str) -> tempfile::TempDir {
     let wasm = dist("hostile");
@@ -1139,15 +1153,7 @@ fn malformed_outcomes_error_their_own_check_naming_plugin_and_check() {
          }\n",
         "",
     );
-    let project = Project::read(&dir.path().join("phasev.toml")).unwrap();
-    let plugins = Plugins::load(&project).unwrap();
-    let options = Options {
-        plugins: plugins.schemas(),
-        all_plugins: true,
-    };
-    let program = compile_path(&dir.path().join("policy.phasev"), &options)
-        .program
-        .unwrap();
+    let (plugins, program) = load_project(dir.path());
     let mut facts = Facts::missing(&program);
     plugins.run_checks(&program, "orders", 1, &mut facts);
     let fact = |path: &str| facts.get(program.slot_index(path).unwrap()).value.clone();
@@ -1417,15 +1423,7 @@ fn a_plugin_past_its_budget_leaves_its_remaining_checks_inconclusive() {
          }\n",
         "timeout = \"200ms\", budget = \"500ms\"",
     );
-    let project = Project::read(&dir.path().join("phasev.toml")).unwrap();
-    let plugins = Plugins::load(&project).unwrap();
-    let options = Options {
-        plugins: plugins.schemas(),
-        all_plugins: true,
-    };
-    let program = compile_path(&dir.path().join("policy.phasev"), &options)
-        .program
-        .unwrap();
+    let (plugins, program) = load_project(dir.path());
     let mut facts = Facts::missing(&program);
     let started = std::time::Instant::now();
     plugins.run_checks(&program, "orders", 1, &mut facts);
@@ -1852,15 +1850,7 @@ fn a_long_plugin_string_is_cut_once_when_stored() {
          gate dev -> prod {\n  require \"one\": long.passed\n  require \"two\": long.calls == 1\n}\n",
         "",
     );
-    let project = Project::read(&dir.path().join("phasev.toml")).unwrap();
-    let plugins = Plugins::load(&project).unwrap();
-    let options = Options {
-        plugins: plugins.schemas(),
-        all_plugins: true,
-    };
-    let program = compile_path(&dir.path().join("policy.phasev"), &options)
-        .program
-        .unwrap();
+    let (plugins, program) = load_project(dir.path());
     let mut facts = Facts::missing(&program);
     let started = std::time::Instant::now();
     plugins.run_checks(&program, "orders", 1, &mut facts);
