@@ -279,6 +279,35 @@ fn a_fifo_as_a_spec_is_refused_and_a_hung_collector_ends_the_run_on_time() {
 }
 
 #[test]
+fn a_junit_glob_match_that_is_not_a_regular_file_is_an_errored_fact_naming_it() {
+    let report = "<testsuite name=\"u\"><testcase name=\"a\"/></testsuite>";
+    let mut files = SPECS.to_vec();
+    files.push(("reports/unit/TEST-u.xml", report));
+    let dir = project("junit-fifo", "", &files);
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.join("reports/unit/r.xml"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    gate(&dir)
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("tests.unit.total is error: "))
+        .stdout(predicate::str::contains("reports/unit/r.xml: matched by"))
+        .stdout(predicate::str::contains(
+            "but not a regular file (a directory, FIFO, socket or device); it was not read",
+        ));
+    let dir = project("junit-dir", "", &files);
+    std::fs::create_dir_all(dir.join("reports/unit/d.xml")).unwrap();
+    gate(&dir)
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("reports/unit/d.xml: matched by"))
+        .stdout(predicate::str::contains("tests.unit.total is error: "));
+}
+
+#[test]
 fn numbers_out_of_range_are_errored_facts_naming_the_file_and_path() {
     let facts = r#"{
         "kafka": {"groups": [{"name": "g", "members": 1, "lag": 0, "balanced": true},
