@@ -58,6 +58,7 @@ pub struct DeclaredFact {
     pub path: String,
     pub ty: Type,
     pub span: Span,
+    pub range: Option<crate::ir::SlotRange>,
 }
 
 #[derive(Clone, Debug)]

@@ -437,13 +437,14 @@ pub fn apply_documents(
 /// `ty`; the error says what was expected, where inside the value, and what was found, or
 /// which number is out of range (infinite, or a negative duration).
 pub fn value_of(program: &Program, json: &Json, ty: &Type) -> Result<Value, String> {
-    facts_json::value_of(program, json, ty, SlotOrigin::Declared)
+    facts_json::value_of(program, json, ty, SlotOrigin::Declared, None)
 }
 
 /// The value of a fact for `slot`, range-checked as its origin requires: every number in a
-/// built-in fact is a count, size, duration or rate, which cannot be negative.
+/// built-in fact is a count, size, duration or rate, which cannot be negative, and a declared
+/// fact's lies in the range it states.
 pub fn slot_value(program: &Program, json: &Json, slot: &Slot) -> Result<Value, String> {
-    facts_json::value_of(program, json, &slot.ty, slot.origin)
+    facts_json::value_of(program, json, &slot.ty, slot.origin, slot.range.as_ref())
 }
 
 /// How a type is named in messages.

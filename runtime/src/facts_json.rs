@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use phasev_compiler::diag::closest;
-use phasev_compiler::ir::{Program, SlotOrigin};
+use phasev_compiler::ir::{Program, SlotOrigin, SlotRange};
 use phasev_compiler::types::Type;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
@@ -102,7 +102,7 @@ struct OutOfRange {
     place: String,
     /// The number as it was written.
     written: String,
-    reason: &'static str,
+    reason: String,
 }
 
 impl<'p> Cx<'p> {
@@ -292,6 +292,7 @@ fn read_entry<'de, A: MapAccess<'de>>(
                     ty: &info.ty,
                     path: &info.path,
                     counts: counts(info.origin),
+                    range: info.range.as_ref(),
                 })?;
                 out.push((
                     slot,
@@ -478,12 +479,14 @@ fn counts(origin: SlotOrigin) -> bool {
 
 /// A value built in its type as it is read. `path` names the fact; a mismatch inside a list
 /// or record adds `[i]` / `.field` to it on the way out. Numbers are range-checked: never
-/// infinite, and never negative when `counts` (or when a duration).
+/// infinite, never negative when `counts` (or when a duration), and inside `range`, the
+/// range a declared scalar fact states.
 struct TypedSeed<'a, 'p> {
     cx: &'a Cx<'p>,
     ty: &'a Type,
     path: &'a str,
     counts: bool,
+    range: Option<&'a SlotRange>,
 }
 
 impl<'de> DeserializeSeed<'de> for TypedSeed<'_, '_> {
@@ -520,16 +523,24 @@ impl TypedSeed<'_, '_> {
 
     /// `value` itself, after noting it out of range if it is: the fact is then errored.
     fn ranged(&self, value: Value, number: f64, written: &dyn fmt::Display) -> Value {
+        let outside = |r: &SlotRange| {
+            r.low.is_some_and(|low| number < low) || r.high.is_some_and(|high| number > high)
+        };
         let reason = if !number.is_finite() {
-            Some("is not a finite number")
+            Some("is not a finite number".to_owned())
         } else if number < 0.0 && (self.counts || matches!(self.ty, Type::Duration)) {
-            Some(match self.ty {
-                Type::Duration => "is a negative duration",
-                Type::Percent => "is a negative percentage",
-                _ => "is negative, and this fact counts or measures something",
-            })
+            Some(
+                match self.ty {
+                    Type::Duration => "is a negative duration",
+                    Type::Percent => "is a negative percentage",
+                    _ => "is negative, and this fact counts or measures something",
+                }
+                .to_owned(),
+            )
         } else {
-            None
+            self.range
+                .filter(|r| outside(r))
+                .map(|r| format!("is outside the declared range `{}`", r.text))
         };
         if let Some(reason) = reason
             && !self.cx.has_out_of_range()
@@ -584,7 +595,7 @@ impl<'de> Visitor<'de> for TypedSeed<'_, '_> {
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
         match (self.ty, i64::try_from(v)) {
-            (Type::Int, Ok(n)) => Ok(Value::Int(n)),
+            (Type::Int, Ok(n)) => Ok(self.ranged(Value::Int(n), n as f64, &n)),
             (Type::Int, Err(_)) => Err(self.wrong(shown("a number", &v.to_string()))),
             _ => self.visit_f64(v as f64),
         }
@@ -636,6 +647,7 @@ impl<'de> Visitor<'de> for TypedSeed<'_, '_> {
                 ty: elem,
                 path: self.path,
                 counts: self.counts,
+                range: None,
             });
             if clean && self.cx.has_out_of_range() {
                 self.cx.out_of_range_within(&format!("[{i}]"));
@@ -667,6 +679,7 @@ impl<'de> Visitor<'de> for TypedSeed<'_, '_> {
                         ty: &fields[i].1,
                         path: self.path,
                         counts: self.counts,
+                        range: None,
                     });
                     if clean && self.cx.has_out_of_range() {
                         self.cx.out_of_range_within(&format!(".{key}"));
@@ -705,13 +718,15 @@ impl<'de> Visitor<'de> for TypedSeed<'_, '_> {
 }
 
 /// Converts one JSON value (from a collector or a record) to a value of type `ty`, numbers
-/// range-checked as a fact of `origin`'s; the error says what was expected, where inside the
-/// value, and what was found, or which number is out of range.
+/// range-checked as a fact of `origin`'s (and inside `range`, a declared fact's); the error
+/// says what was expected, where inside the value, and what was found, or which number is out
+/// of range.
 pub fn value_of(
     program: &Program,
     json: &serde_json::Value,
     ty: &Type,
     origin: SlotOrigin,
+    range: Option<&SlotRange>,
 ) -> Result<Value, String> {
     let cx = Cx::new(program);
     let seed = TypedSeed {
@@ -719,6 +734,7 @@ pub fn value_of(
         ty,
         path: "",
         counts: counts(origin),
+        range,
     };
     match seed.deserialize(json) {
         Ok(v) => cx.take_out_of_range("").map_or(Ok(v), Err),

@@ -298,15 +298,26 @@ fn from_config(project: &Project, feature: &str) -> Vec<Found> {
     out
 }
 
-/// The files a configured glob matches for `feature`, sorted.
+/// The files a configured glob matches for `feature`, sorted. A match that is not a regular
+/// file (a FIFO, socket, device or directory) is an error naming it, never skipped: skipping
+/// it would count fewer reports than the user wrote, and opening a FIFO would block. Its
+/// metadata is read without opening it.
 fn matching(root: &Path, pattern: &str, feature: &str) -> Result<Vec<PathBuf>, String> {
     let pattern = root.join(pattern.replace("{feature}", feature));
     let text = pattern.to_string_lossy();
     let paths = glob::glob(&text).map_err(|e| format!("bad glob `{text}`: {e}"))?;
-    let mut files: Vec<PathBuf> = paths
-        .filter_map(Result::ok)
-        .filter(|p| p.is_file())
-        .collect();
+    let mut files = Vec::new();
+    for path in paths {
+        let path = path.map_err(|e| format!("{}: {}", e.path().display(), e.error()))?;
+        let meta = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if !meta.is_file() {
+            return Err(format!(
+                "{}: matched by `{text}` but not a regular file (a directory, FIFO, socket or device); it was not read",
+                path.display()
+            ));
+        }
+        files.push(path);
+    }
     files.sort();
     Ok(files)
 }

@@ -279,6 +279,35 @@ fn a_fifo_as_a_spec_is_refused_and_a_hung_collector_ends_the_run_on_time() {
 }
 
 #[test]
+fn a_junit_glob_match_that_is_not_a_regular_file_is_an_errored_fact_naming_it() {
+    let report = "<testsuite name=\"u\"><testcase name=\"a\"/></testsuite>";
+    let mut files = SPECS.to_vec();
+    files.push(("reports/unit/TEST-u.xml", report));
+    let dir = project("junit-fifo", "", &files);
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.join("reports/unit/r.xml"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    gate(&dir)
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("tests.unit.total is error: "))
+        .stdout(predicate::str::contains("reports/unit/r.xml: matched by"))
+        .stdout(predicate::str::contains(
+            "but not a regular file (a directory, FIFO, socket or device); it was not read",
+        ));
+    let dir = project("junit-dir", "", &files);
+    std::fs::create_dir_all(dir.join("reports/unit/d.xml")).unwrap();
+    gate(&dir)
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("reports/unit/d.xml: matched by"))
+        .stdout(predicate::str::contains("tests.unit.total is error: "));
+}
+
+#[test]
 fn numbers_out_of_range_are_errored_facts_naming_the_file_and_path() {
     let facts = r#"{
         "kafka": {"groups": [{"name": "g", "members": 1, "lag": 0, "balanced": true},
@@ -323,6 +352,46 @@ fn numbers_out_of_range_are_errored_facts_naming_the_file_and_path() {
             .code(2)
             .stderr(predicate::str::contains(format!("facts file {name}")));
     }
+}
+
+#[test]
+fn a_facts_file_value_outside_a_declared_range_is_an_errored_fact() {
+    let policy = "policy t\n\nladder {\n  dev\n  prod\n}\n\nfact team.coverage: int in 0..100\n\ngate dev -> prod {\n  require \"coverage\": team.coverage >= 80\n}\n";
+    let dir = std::env::temp_dir().join(format!("phasev-declared-range-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("policy.phasev"), policy).unwrap();
+    std::fs::write(
+        dir.join("phasev.toml"),
+        "[project]\nname = \"t\"\npolicy = \"policy.phasev\"\n\n[features.orders]\nstage = \"dev\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("over.json"), r#"{"team": {"coverage": 150}}"#).unwrap();
+    std::fs::write(dir.join("over.toml"), "[team]\ncoverage = -3\n").unwrap();
+    std::fs::write(dir.join("fine.json"), r#"{"team": {"coverage": 90}}"#).unwrap();
+    let run = |facts: &str| {
+        Command::cargo_bin("phasev-eval")
+            .unwrap()
+            .env("NO_COLOR", "1")
+            .current_dir(&dir)
+            .args([
+                "gate",
+                "--feature",
+                "orders",
+                "--to",
+                "prod",
+                "--facts",
+                facts,
+            ])
+            .assert()
+    };
+    run("over.json").code(3).stdout(predicate::str::contains(
+        "team.coverage is error: facts file over.json: `team.coverage` = `150` is outside the declared range `0..100`",
+    ));
+    run("over.toml").code(3).stdout(predicate::str::contains(
+        "team.coverage is error: facts file over.toml: `team.coverage` = `-3` is outside the declared range `0..100`",
+    ));
+    run("fine.json").code(0);
 }
 
 /// `phasev-eval gate` for orders to cloud_prod in `dir`, with `args` added.

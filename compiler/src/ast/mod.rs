@@ -126,6 +126,16 @@ pub struct RungDecl {
 pub struct FactDecl {
     pub path: Path,
     pub ty: TypeExpr,
+    pub range: Option<FactRange>,
+}
+
+/// `in LOW..HIGH` after a fact's type: the values it accepts, either end open. Each bound is a
+/// number literal, negated when written with `-`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FactRange {
+    pub low: Option<Expr>,
+    pub high: Option<Expr>,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]

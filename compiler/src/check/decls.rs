@@ -160,8 +160,85 @@ impl<'a> Checker<'a> {
             return;
         }
         let ty = Type::from_ast(&decl.ty);
+        let range = decl.range.as_ref().and_then(|r| self.fact_range(r, &ty));
         self.schema.insert(path.clone(), ty.clone());
-        self.declared.push(typed::DeclaredFact { path, ty, span });
+        self.declared.push(typed::DeclaredFact {
+            path,
+            ty,
+            span,
+            range,
+        });
+    }
+
+    /// The range of a declared fact of type `ty`, in the units of its runtime value; `None`
+    /// after reporting a range that does not fit the type or is empty.
+    fn fact_range(&mut self, range: &ast::FactRange, ty: &Type) -> Option<crate::ir::SlotRange> {
+        let mut bad = |at: Span, message: String, label: &str| {
+            self.diags.push(
+                Diagnostic::new(Code::FactRange, at, message)
+                    .label(label)
+                    .help("write `in LOW..HIGH` with bounds of the fact's type, either end open: `int in 0..100`, `float in 0.0..`, `duration in ..5m`, `percent in 0%..5%`"),
+            );
+        };
+        if !matches!(ty, Type::Int | Type::Float | Type::Duration | Type::Percent) {
+            bad(
+                range.span,
+                format!("a `{ty}` fact cannot have a range"),
+                "only int, float, duration and percent facts have ranges",
+            );
+            return None;
+        }
+        let mut value = |bound: &Option<ast::Expr>| -> Result<Option<f64>, ()> {
+            let Some(bound) = bound else { return Ok(None) };
+            let (negative, literal) = match &bound.kind {
+                ast::ExprKind::Unary(ast::UnaryOp::Neg, inner) => (true, &inner.kind),
+                kind => (false, kind),
+            };
+            let number = match (ty, literal) {
+                (Type::Int, ast::ExprKind::Int(n)) => *n as f64,
+                (Type::Float, ast::ExprKind::Float(f)) => *f,
+                (Type::Float, ast::ExprKind::Int(n)) => *n as f64,
+                (Type::Duration, ast::ExprKind::Duration { value, unit }) => value * unit.millis(),
+                (Type::Percent, ast::ExprKind::Percent(p)) => p / 100.0,
+                _ => {
+                    bad(
+                        bound.span,
+                        format!("this bound is not of type `{ty}`"),
+                        "the bounds of a range have the fact's type",
+                    );
+                    return Err(());
+                }
+            };
+            Ok(Some(if negative { -number } else { number }))
+        };
+        let low = value(&range.low);
+        let high = value(&range.high);
+        let (Ok(low), Ok(high)) = (low, high) else {
+            return None;
+        };
+        match (low, high) {
+            (None, None) => {
+                bad(
+                    range.span,
+                    "a range needs at least one bound".to_owned(),
+                    "both ends are open",
+                );
+                None
+            }
+            (Some(l), Some(h)) if l > h => {
+                bad(
+                    range.span,
+                    "this range is empty: its low bound is above its high bound".to_owned(),
+                    "no value fits",
+                );
+                None
+            }
+            _ => Some(crate::ir::SlotRange {
+                low,
+                high,
+                text: crate::fmt::fact_range(range),
+            }),
+        }
     }
 
     fn collect_rule(&mut self, decl: &'a ast::RuleDecl) {

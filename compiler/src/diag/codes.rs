@@ -122,6 +122,18 @@ arguments. Rules without parameters are referenced by name, without parentheses.
 and checklist items must be unique across the policy and all its imports. A `fact` may not
 redeclare a built-in fact either.";
 
+    FactRange = "phasev::check::fact_range", Error, "a declared fact's range does not fit it",
+"`fact PATH: TYPE in LOW..HIGH` states the values a declared fact accepts; a value read
+outside it makes the fact errored, and what reads it inconclusive. Only int, float, duration
+and percent facts have ranges; each bound is written in the fact's type (an int bound may
+stand for a float); either end may be left open, but not both; and LOW may not be above HIGH.
+
+    fact team.coverage: int in 0..100      // correct
+    fact cloud.headroom: float in 0.0..    // correct: no upper bound
+    fact team.p95: duration in ..5m        // correct: no lower bound
+    fact team.coverage: int in 0.5..1      // error: 0.5 is not an int
+    fact team.coverage: int in 100..0      // error: empty range";
+
     Ladder = "phasev::check::ladder", Error, "the ladder is missing or malformed",
 "A policy has exactly one `ladder` with at least two rungs, declared in the root file or one
 of its imports. Its order is the promotion order.";

@@ -19,6 +19,14 @@ use crate::ast::{
 const WIDTH: usize = 100;
 
 /// The canonical layout of a parsed file; `source` is its text (for comments and blank lines).
+/// A fact's range as the formatter writes it (`0..100`, `0.0..`, `..5m`): also how messages
+/// name it.
+pub fn fact_range(range: &crate::ast::FactRange) -> String {
+    let bound =
+        |b: &Option<crate::ast::Expr>| b.as_ref().map_or(String::new(), |e| expr(e, 0, true));
+    format!("{}..{}", bound(&range.low), bound(&range.high))
+}
+
 pub fn format(module: &Module, source: &str) -> String {
     let mut f = Formatter {
         out: String::new(),
@@ -139,7 +147,10 @@ impl Formatter<'_> {
             }
             ItemKind::Fact(decl) => {
                 self.out
-                    .push_str(&format!("fact {}: {}", decl.path, type_expr(&decl.ty)))
+                    .push_str(&format!("fact {}: {}", decl.path, type_expr(&decl.ty)));
+                if let Some(range) = &decl.range {
+                    self.out.push_str(&format!(" in {}", fact_range(range)));
+                }
             }
             ItemKind::Rule(rule) => {
                 let params = if rule.params.is_empty() {

@@ -144,3 +144,12 @@ fn the_brief_sketch_is_stable() {
     let out = canonical(src);
     assert!(out.contains("// a WASM check, configured"));
 }
+
+#[test]
+fn fact_ranges_round_trip() {
+    let src = "policy p\nfact a.b : int in 0..100\nfact a.c: float in -1..\nfact a.d: duration  in ..5m\nfact a.e: percent in 0%..2.5%\n";
+    assert_eq!(
+        canonical(src),
+        "policy p\nfact a.b: int in 0..100\nfact a.c: float in -1..\nfact a.d: duration in ..5m\nfact a.e: percent in 0%..2.5%\n"
+    );
+}

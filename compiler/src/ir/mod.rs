@@ -19,7 +19,7 @@ use crate::typed::Builtin;
 use crate::types::{Const, Type};
 
 /// The version of the IR's shape. Readers refuse other versions.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A compiled policy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,6 +61,19 @@ pub struct Slot {
     pub path: String,
     pub ty: Type,
     pub origin: SlotOrigin,
+    /// The values a declared fact accepts (`fact team.coverage: int in 0..100`); a value read
+    /// outside it makes the fact errored.
+    pub range: Option<SlotRange>,
+}
+
+/// A declared fact's range, in the units of its runtime value (milliseconds for a duration, a
+/// fraction for a percentage); an open end is `None`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SlotRange {
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    /// The range as the policy wrote it (`0..100`), for messages.
+    pub text: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

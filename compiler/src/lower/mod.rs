@@ -44,6 +44,14 @@ pub fn lower(program: &typed::Program, sources: &SourceMap) -> ir::Program {
                         FactOrigin::Declared => SlotOrigin::Declared,
                         FactOrigin::Check(c) => SlotOrigin::Check(index(c)),
                     },
+                    range: match f.origin {
+                        FactOrigin::Declared => program
+                            .declared_facts
+                            .iter()
+                            .find(|d| d.path == f.path)
+                            .and_then(|d| d.range.clone()),
+                        FactOrigin::Builtin | FactOrigin::Check(_) => None,
+                    },
                 })
                 .collect(),
             consts: Vec::new(),

@@ -222,7 +222,7 @@ impl<'i> Cx<'i> {
     }
 
     /// Classifies a `number` token: `2026-03-01`, `250ms`, `99.5%`, `0.25` or `42`.
-    fn lower_number(&mut self, span: Span, text: &str) -> ExprKind {
+    pub(super) fn lower_number(&mut self, span: Span, text: &str) -> ExprKind {
         let last = text.as_bytes().last().copied().unwrap_or(b'0');
         if last == b'%' {
             ExprKind::Percent(self.finite(span, &text[..text.len() - 1]))

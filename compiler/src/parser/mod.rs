@@ -528,7 +528,8 @@ impl<'i> Cx<'i> {
             Rule::fact_decl => {
                 let path = self.lower_path(next(&mut inner));
                 let ty = self.lower_type(next(&mut inner));
-                ItemKind::Fact(FactDecl { path, ty })
+                let range = inner.next().map(|r| self.lower_fact_range(r));
+                ItemKind::Fact(FactDecl { path, ty, range })
             }
             Rule::rule_decl => ItemKind::Rule(self.lower_rule_decl(inner)),
             Rule::check_decl => {
@@ -677,6 +678,43 @@ impl<'i> Cx<'i> {
         let label = self.lower_string(next(&mut inner));
         let expr = self.lower_expr(next(&mut inner));
         ChecklistItem { label, expr, span }
+    }
+
+    fn lower_fact_range(&mut self, pair: Pair<'i, Rule>) -> ast::FactRange {
+        let span = self.span(&pair);
+        let mut range = ast::FactRange {
+            low: None,
+            high: None,
+            span,
+        };
+        for bound in pair.into_inner() {
+            let high = bound.as_rule() == Rule::range_high;
+            let span = self.span(&bound);
+            let mut parts = bound.into_inner();
+            let mut number = next(&mut parts);
+            let negative = number.as_rule() == Rule::range_minus;
+            if negative {
+                number = next(&mut parts);
+            }
+            let literal = ast::Expr {
+                kind: self.lower_number(self.span(&number), number.as_str()),
+                span: self.span(&number),
+            };
+            let expr = if negative {
+                ast::Expr {
+                    kind: ast::ExprKind::Unary(ast::UnaryOp::Neg, Box::new(literal)),
+                    span,
+                }
+            } else {
+                literal
+            };
+            if high {
+                range.high = Some(expr);
+            } else {
+                range.low = Some(expr);
+            }
+        }
+        range
     }
 
     fn lower_type(&mut self, pair: Pair<'i, Rule>) -> TypeExpr {
