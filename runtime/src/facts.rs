@@ -317,7 +317,18 @@ impl FactRules {
     /// Why a fact at `path` observed at `at` is stale, if it is past its freshness limit.
     pub fn stale(&self, path: &str, at: Option<SystemTime>) -> Option<Absent> {
         let limit = longest_match(path, self.freshness.iter().map(|(p, l)| (p.as_str(), *l)))?;
-        let age = self.now.duration_since(at?).ok()?.as_secs_f64() * 1000.0;
+        let age = match self.now.duration_since(at?) {
+            Ok(age) => age.as_secs_f64() * 1000.0,
+            // A time ahead of this clock would keep the fact fresh for as long as it is ahead:
+            // it proves no age, so the fact is errored (a minute of clock skew is allowed).
+            Err(ahead) if ahead.duration() > std::time::Duration::from_secs(60) => {
+                return Some(Absent::Error(format!(
+                    "it was observed {} in the future, so its age is not known",
+                    rough(ahead.duration().as_secs_f64() * 1000.0)
+                )));
+            }
+            Err(_) => 0.0,
+        };
         (age > limit).then(|| Absent::Stale {
             age: rough(age),
             limit: crate::value::duration(limit),

@@ -429,6 +429,10 @@ fn facts_files_are_dated_by_their_observed_at_or_modification_time_and_go_stale(
             "bad.json",
             r#"{"observed_at": "yesterday", "metrics": {"latency_p95": "100ms"}}"#,
         ),
+        (
+            "future.json",
+            r#"{"observed_at": "2999-01-01T00:00:00Z", "metrics": {"latency_p95": "100ms"}}"#,
+        ),
     ];
     let dir = project("dated", tail, &files);
     let touched = std::fs::File::options()
@@ -444,6 +448,13 @@ fn facts_files_are_dated_by_their_observed_at_or_modification_time_and_go_stale(
     }
     let (_, text, _) = gate_to_prod(&dir, &["--facts", "undated.json"]);
     assert!(!text.contains(stale), "{text}");
+    // A time in the future would keep a fact fresh until then: it is no age at all.
+    let (_, text, _) = gate_to_prod(&dir, &["--facts", "future.json"]);
+    assert!(
+        text.contains("undecided: metrics.latency_p95 is error: it was observed ")
+            && text.contains(" in the future, so its age is not known"),
+        "{text}"
+    );
     let (code, _, err) = gate_to_prod(&dir, &["--facts", "bad.json"]);
     assert_eq!(code, Some(2));
     assert!(
