@@ -9,7 +9,7 @@
 //!    facts, and the ratio of the two.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use phasev_compiler::ir::hex;
@@ -18,7 +18,7 @@ use phasev_runtime::config::{Grants, PluginLimits, PluginManifest};
 use phasev_runtime::eval::{Evaluator, Scope};
 use phasev_runtime::facts::{Document, FactRules, Facts, apply_documents};
 use phasev_runtime::plugin::{
-    CacheKey, CacheSettings, DEFAULT_CACHE_SIZE, DEFAULT_COMPILE_TIMEOUT, DEFAULT_MAX_FUNCTIONS,
+    CacheKey, CacheSettings, Compiler, DEFAULT_CACHE_SIZE, DEFAULT_MAX_FUNCTIONS,
     DEFAULT_MAX_PLUGIN_SIZE, Host, HostSettings, Lookup, Request,
 };
 use serde_json::json;
@@ -54,7 +54,7 @@ fn main() {
     let settings = |cache| HostSettings {
         max_memory: 64 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
-        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        compiler: Compiler::new(PathBuf::from(env!("CARGO_BIN_EXE_phasev-eval"))),
         max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
         cache,

@@ -182,6 +182,8 @@ pub struct Sandbox {
     /// The most functions a plugin may hold (100000, the default): compiling takes memory
     /// in proportion to them.
     pub max_plugin_functions: Option<u64>,
+    /// The most memory compiling one plugin may take (`"2GiB"`, the default).
+    pub compile_memory: Option<String>,
     /// The most the compiled plugins may take on disk (`"1GiB"`, the default); past it, the
     /// least recently used are removed.
     pub cache_size: Option<String>,

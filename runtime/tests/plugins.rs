@@ -15,8 +15,8 @@ use phasev_compiler::ir::{Program, hex};
 use phasev_runtime::config::{Grants, PluginLimits, PluginManifest, Project};
 use phasev_runtime::facts::{Absent, Facts};
 use phasev_runtime::plugin::{
-    DEFAULT_COMPILE_TIMEOUT, DEFAULT_MAX_FUNCTIONS, DEFAULT_MAX_PLUGIN_SIZE, Host, HostSettings,
-    Lookup, Outcome, PluginError, Plugins, Request,
+    Compiler, DEFAULT_MAX_FUNCTIONS, DEFAULT_MAX_PLUGIN_SIZE, Host, HostSettings, Lookup, Outcome,
+    PluginError, Plugins, Rejection, Request,
 };
 use phasev_runtime::value::Value;
 use serde_json::json;
@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 mod plugin_support;
 
 use plugin_support::{
-    TEST_CACHE_KEY, cache_settings, dist, fuel, host, load, manifest, mode, request,
+    TEST_CACHE_KEY, cache_settings, compiler, dist, fuel, host, load, manifest, mode, request,
     shared_cache_dir, tight,
 };
 
@@ -452,7 +452,7 @@ fn compiled_plugins_are_cached_and_a_damaged_entry_is_recompiled() {
     bytes[middle] ^= 0xff;
     std::fs::write(&entry, &bytes).unwrap();
     let (plugin, lookup) = second.load(None, &m, Path::new("")).unwrap();
-    assert_eq!(lookup, Lookup::Rejected);
+    assert_eq!(lookup, Lookup::Rejected(Rejection::Unauthentic));
     let facts = vec![("tests.unit.failed".to_owned(), Ok(json!(0)))];
     let outcome = plugin
         .evaluate(&Request {
@@ -499,7 +499,7 @@ fn a_cache_entry_of_another_plugin_is_rejected() {
     let (plugin, lookup) = host
         .load(Some("tls-settings"), &tls, Path::new(""))
         .unwrap();
-    assert_eq!(lookup, Lookup::Rejected);
+    assert_eq!(lookup, Lookup::Rejected(Rejection::Unauthentic));
     assert_eq!(plugin.description().name, "tls-settings");
     assert_eq!(
         host.load(Some("tls-settings"), &tls, Path::new(""))
@@ -552,12 +552,12 @@ fn a_forged_cache_entry_is_reported_and_the_pinned_plugin_runs() {
     let started = std::time::Instant::now();
     let (plugin, lookup) = host.load(Some("tls-settings"), &tls, dir.path()).unwrap();
     let took = started.elapsed();
-    assert_eq!(lookup, Lookup::Rejected);
+    assert_eq!(lookup, Lookup::Rejected(Rejection::Unauthentic));
     assert_eq!(
         lookup.warning("tls-settings").unwrap(),
         "plugin `tls-settings`: its entry in the plugin cache failed authentication (not \
-         written by this phasev with your cache key, altered, or writable by others); it was \
-         compiled again from the pinned bytes and the entry replaced"
+         written by this phasev with your cache key, or altered since); it was compiled again \
+         from the pinned bytes and the entry replaced"
     );
     assert_eq!(plugin.digest(), tls.sha256);
     assert_eq!(plugin.description().name, "tls-settings");
@@ -601,7 +601,7 @@ fn a_cache_inside_the_project_is_refused() {
     )]);
     let project = Project::read(&dir.path().join("phasev.toml")).unwrap();
     let started = std::time::Instant::now();
-    let err = Plugins::load(&project).unwrap_err();
+    let err = Plugins::load(&project, compiler().program).unwrap_err();
     assert!(started.elapsed() < std::time::Duration::from_secs(1));
     assert_eq!(
         err.to_string(),
@@ -637,7 +637,7 @@ fn the_cache_is_private_and_entries_others_can_write_are_recompiled() {
     std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o620)).unwrap();
     assert_eq!(
         host.load(None, &m, Path::new("")).unwrap().1,
-        Lookup::Rejected
+        Lookup::Rejected(Rejection::Shared)
     );
     assert_eq!(mode(&entry), 0o600, "replaced by a private entry");
     assert_eq!(host.load(None, &m, Path::new("")).unwrap().1, Lookup::Hit);
@@ -661,7 +661,7 @@ fn a_cache_of_another_user_is_refused() {
     let err = Host::new(&HostSettings {
         max_memory: 64 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
-        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        compiler: compiler(),
         max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
         cache: Some(cache_settings(theirs.clone())),
@@ -687,7 +687,7 @@ fn a_cache_others_can_write_is_refused() {
     let err = Host::new(&HostSettings {
         max_memory: 64 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
-        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        compiler: compiler(),
         max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
         cache: Some(cache_settings(cache.path().to_owned())),
@@ -856,7 +856,7 @@ fn a_javascript_plugin_runs_in_the_same_sandbox() {
     let host = Host::new(&HostSettings {
         max_memory: 256 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
-        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        compiler: compiler(),
         max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
         cache: Some(cache_settings(shared_cache_dir())),
@@ -1103,7 +1103,7 @@ fn inspecting_something_that_is_not_a_plugin_is_a_clear_error() {
 /// The plugins of the project in `dir` and its policy, compiled against their descriptions.
 fn load_project(dir: &Path) -> (Plugins, Program) {
     let project = Project::read(&dir.join("phasev.toml")).unwrap();
-    let plugins = Plugins::load(&project).unwrap();
+    let plugins = Plugins::load(&project, compiler().program).unwrap();
     let options = Options {
         plugins: plugins.schemas(),
         all_plugins: true,
@@ -1764,7 +1764,7 @@ fn a_plugin_over_the_size_limit_is_refused_before_it_compiles() {
     let host = Host::new(&HostSettings {
         max_memory: 64 << 20,
         max_plugin_size: 64 << 10,
-        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        compiler: compiler(),
         max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
         cache: None,
@@ -1809,7 +1809,7 @@ fn the_cache_evicts_the_least_recently_used_entry_past_its_size() {
     let host = Host::new(&HostSettings {
         max_memory: 64 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
-        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        compiler: compiler(),
         max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
         cache: Some(phasev_runtime::plugin::CacheSettings {
@@ -1868,19 +1868,53 @@ fn a_long_plugin_string_is_cut_once_when_stored() {
     }
 }
 
-/// A plugin that takes longer than `[sandbox] compile_timeout` to compile is refused at the
-/// limit, without waiting for the compiler.
-#[test]
-fn a_plugin_that_compiles_too_long_is_refused_at_the_limit() {
-    let host = Host::new(&HostSettings {
+/// A host whose compiler has `timeout` and `memory` (a value no other test uses, so the
+/// test can find its compiler process).
+fn host_compiling_within(timeout: std::time::Duration, memory: u64) -> Host {
+    Host::new(&HostSettings {
         max_memory: 64 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
-        compile_timeout: std::time::Duration::from_millis(1),
+        compiler: Compiler {
+            timeout,
+            memory,
+            ..compiler()
+        },
         max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
         cache: None,
     })
-    .unwrap();
+    .unwrap()
+}
+
+/// The compiler processes of this test process run with a memory budget of `memory`.
+#[cfg(target_os = "linux")]
+fn compilers_with(memory: u64) -> usize {
+    let me = std::process::id().to_string();
+    let budget = memory.to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| {
+            let dir = e.ok()?.path();
+            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+            let parent = stat.rsplit_once(") ")?.1.split(' ').nth(1)?.to_owned();
+            let cmdline = std::fs::read(dir.join("cmdline")).ok()?;
+            let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+            let ours = parent == me
+                && args.contains(&b"compile-plugin".as_slice())
+                && args
+                    .windows(2)
+                    .any(|w| w[0] == b"--memory" && w[1] == budget.as_bytes());
+            ours.then_some(())
+        })
+        .count()
+}
+
+/// A plugin that takes longer than `[sandbox] compile_timeout` to compile is refused at the
+/// limit, and the process compiling it is killed, not left running.
+#[test]
+fn a_plugin_that_compiles_too_long_is_refused_at_the_limit() {
+    let memory = (2 << 30) + 4096;
+    let host = host_compiling_within(std::time::Duration::from_millis(1), memory);
     let path = dist("hostile");
     let started = std::time::Instant::now();
     let err = host
@@ -1898,6 +1932,94 @@ fn a_plugin_that_compiles_too_long_is_refused_at_the_limit() {
             path.display()
         )
     );
+    #[cfg(target_os = "linux")]
+    assert_eq!(compilers_with(memory), 0, "the compiler process is gone");
+}
+
+/// A plugin whose compilation needs more memory than `[sandbox] compile_memory` is refused as
+/// soon as it runs out, naming the budget; the compiler process is gone. An empty plugin
+/// needs about 100MiB to compile in a debug build.
+#[test]
+fn a_plugin_that_compiles_past_the_memory_budget_is_refused() {
+    let memory = 64 << 20;
+    let host = host_compiling_within(std::time::Duration::from_secs(60), memory);
+    let path = dist("trivial");
+    let started = std::time::Instant::now();
+    let err = host
+        .load(
+            Some("trivial"),
+            &manifest(&path, PluginLimits::default(), Grants::default()),
+            Path::new(""),
+        )
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin `trivial`: compiling {} needed more memory than its budget of 64MiB",
+            path.display()
+        )
+    );
+    assert_eq!(
+        help(&err),
+        "compiling takes memory in proportion to the code: shrink the plugin, or raise \
+         [sandbox] compile_memory if you trust it"
+    );
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+    #[cfg(target_os = "linux")]
+    assert_eq!(compilers_with(memory), 0, "the compiler process is gone");
+}
+
+/// `[sandbox]` of phasev.toml sets the compile budgets; a value that is not one is refused
+/// naming the key.
+#[test]
+fn the_compile_budgets_come_from_phasev_toml() {
+    let wasm = dist("trivial");
+    // An empty cache: the plugin is compiled, never found compiled.
+    let cache = tempfile::tempdir().unwrap();
+    let project_with = |sandbox: &str| {
+        let dir = project(&[(
+            "phasev.toml",
+            &format!(
+                "[project]\nname = \"p\"\npolicy = \"policy.phasev\"\n\n\
+                 [sandbox]\ncache = {:?}\n{sandbox}\n\n\
+                 [plugins.trivial]\npath = {:?}\nsha256 = \"{}\"\n",
+                cache.path().display().to_string(),
+                wasm.display().to_string(),
+                hex(&Sha256::digest(std::fs::read(&wasm).unwrap()))
+            ),
+        )]);
+        let project = Project::read(&dir.path().join("phasev.toml")).unwrap();
+        (dir, project)
+    };
+    let (_dir, tight) = project_with("compile_memory = \"64MiB\"");
+    assert_eq!(
+        Plugins::load(&tight, compiler().program)
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "plugin `trivial`: compiling {} needed more memory than its budget of 64MiB",
+            wasm.display()
+        )
+    );
+    for (sandbox, message) in [
+        (
+            "compile_memory = \"lots\"",
+            "[sandbox] compile_memory `lots` is not a size above zero (\"64MiB\", \"1GiB\")",
+        ),
+        (
+            "compile_timeout = \"0s\"",
+            "[sandbox] compile_timeout `0s` is not a duration of at least 1ms",
+        ),
+    ] {
+        let (_dir, project) = project_with(sandbox);
+        assert_eq!(
+            Plugins::load(&project, compiler().program)
+                .unwrap_err()
+                .to_string(),
+            format!("the plugin host cannot start: {message}")
+        );
+    }
 }
 
 /// A plugin with more functions than `[sandbox] max_plugin_functions` is refused before it
@@ -1907,7 +2029,7 @@ fn a_plugin_with_too_many_functions_is_refused_before_it_compiles() {
     let host = Host::new(&HostSettings {
         max_memory: 64 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
-        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        compiler: compiler(),
         max_functions: 1000,
         stack: 512 << 10,
         cache: None,

@@ -100,22 +100,44 @@ pub enum Lookup {
     Hit,
     /// No entry: the plugin was compiled (and stored).
     Miss,
-    /// An entry was there but failed authentication (or was writable by others): the plugin
-    /// was compiled again from its pinned bytes and the entry replaced.
-    Rejected,
+    /// An entry was there but could not be trusted or used: the plugin was compiled again
+    /// from its pinned bytes and the entry replaced.
+    Rejected(Rejection),
+}
+
+/// Why an entry of the cache was not used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// Its HMAC does not match: not written by this phasev with this cache key, altered,
+    /// truncated, or another plugin's or another engine's.
+    Unauthentic,
+    /// Another user owns it, or group or others may write it.
+    Shared,
+    /// It is authentic but wasmtime would not load it.
+    Unloadable,
 }
 
 impl Lookup {
     /// The warning a rejected entry of plugin `name` gives: compiled code was planted or
     /// damaged, and whoever runs phasev should know.
     pub fn warning(self, name: &str) -> Option<String> {
-        (self == Lookup::Rejected).then(|| {
-            format!(
-                "plugin `{name}`: its entry in the plugin cache failed authentication (not \
-                 written by this phasev with your cache key, altered, or writable by others); \
-                 it was compiled again from the pinned bytes and the entry replaced"
-            )
-        })
+        let Lookup::Rejected(why) = self else {
+            return None;
+        };
+        let why = match why {
+            Rejection::Unauthentic => {
+                "failed authentication (not written by this phasev with your cache key, or \
+                 altered since)"
+            }
+            Rejection::Shared => {
+                "is not private to you (another user owns it, or others may write it)"
+            }
+            Rejection::Unloadable => "is authentic but this phasev cannot load it",
+        };
+        Some(format!(
+            "plugin `{name}`: its entry in the plugin cache {why}; it was compiled again from \
+             the pinned bytes and the entry replaced"
+        ))
     }
 }
 
@@ -139,41 +161,47 @@ impl Cache {
         })
     }
 
-    /// The component whose sha256 is `digest` for `engine`: from the cache when an authentic
-    /// entry is there, else made by `compile` (from the pinned bytes) and stored. A cache
-    /// that cannot be written is not an error.
-    pub fn component(
-        &self,
-        engine: &Engine,
-        digest: &str,
-        compile: impl FnOnce() -> wasmtime::Result<Component>,
-    ) -> wasmtime::Result<(Component, Lookup)> {
+    /// The component whose sha256 is `digest` for `engine`, when an authentic entry holds
+    /// it; else nothing, and why.
+    pub(super) fn lookup(&self, engine: &Engine, digest: &str) -> (Option<Component>, Lookup) {
         let engine_key = engine_key(engine);
-        let path = self.dir.join(format!("{digest}-{engine_key}.cwasm"));
-        let mut lookup = Lookup::Miss;
-        if let Some((entry, private)) = read_entry(&path) {
-            lookup = Lookup::Rejected;
-            if let Some(code) = self
-                .verified(&entry, digest, &engine_key)
-                .filter(|_| private)
-            {
-                // SAFETY: `code` carries an HMAC, under a key only this user can read, over
-                // this plugin's digest, this engine's compatibility key and the code: this
-                // user's phasev serialised it from a component it compiled from the pinned
-                // bytes, for this engine.
-                #[expect(unsafe_code, reason = "loading compiled code phasev wrote and signed")]
-                let loaded = unsafe { Component::deserialize(engine, code) };
-                if let Ok(component) = loaded {
-                    touch(&path);
-                    return Ok((component, Lookup::Hit));
-                }
-            }
+        let path = self.entry_path(digest, &engine_key);
+        let Some((entry, private)) = read_entry(&path) else {
+            return (None, Lookup::Miss);
+        };
+        let Some(code) = self.verified(&entry, digest, &engine_key) else {
+            return (None, Lookup::Rejected(Rejection::Unauthentic));
+        };
+        if !private {
+            return (None, Lookup::Rejected(Rejection::Shared));
         }
-        let component = compile()?;
-        let code = component.serialize()?;
-        store(&path, &self.entry(digest, &engine_key, &code));
+        // SAFETY: `code` carries an HMAC, under a key only this user can read, over this
+        // plugin's digest, this engine's compatibility key and the code: this user's phasev
+        // stored it after compiling it from the pinned bytes, for this engine.
+        #[expect(unsafe_code, reason = "loading compiled code phasev wrote and signed")]
+        let loaded = unsafe { Component::deserialize(engine, code) };
+        match loaded {
+            Ok(component) => {
+                touch(&path);
+                (Some(component), Lookup::Hit)
+            }
+            Err(_) => (None, Lookup::Rejected(Rejection::Unloadable)),
+        }
+    }
+
+    /// Keeps `code`, compiled from the plugin whose sha256 is `digest` for `engine`, then
+    /// evicts what no longer fits. A cache that cannot be written is not an error.
+    pub(super) fn keep(&self, engine: &Engine, digest: &str, code: &[u8]) {
+        let engine_key = engine_key(engine);
+        store(
+            &self.entry_path(digest, &engine_key),
+            &self.entry(digest, &engine_key, code),
+        );
         self.evict();
-        Ok((component, lookup))
+    }
+
+    fn entry_path(&self, digest: &str, engine_key: &str) -> PathBuf {
+        self.dir.join(format!("{digest}-{engine_key}.cwasm"))
     }
 
     /// The HMAC an entry's header holds.

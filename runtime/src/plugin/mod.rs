@@ -18,6 +18,7 @@
 //! check's failed findings become notes on its facts, for the explanations of failures.
 
 mod cache;
+mod compile;
 mod limits;
 mod sandbox;
 
@@ -42,7 +43,11 @@ use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
 };
 
-pub use cache::{Cache, CacheKey, CacheSettings, DEFAULT_CACHE_SIZE, Lookup};
+pub use cache::{Cache, CacheKey, CacheSettings, DEFAULT_CACHE_SIZE, Lookup, Rejection};
+pub use compile::{
+    Compiler, DEFAULT_COMPILE_MEMORY, DEFAULT_COMPILE_TIMEOUT, SUBCOMMAND as COMPILE_SUBCOMMAND,
+    compile_child,
+};
 pub use limits::{DEFAULT_STACK, MAX_TABLE_ELEMENTS};
 pub(crate) use limits::{Limits, STACK_HELP, stack_size};
 
@@ -52,6 +57,7 @@ use crate::gather::{Found, apply_found};
 use crate::neutral;
 use crate::record::to_json;
 use crate::value::{duration, parse_duration};
+use compile::Refused;
 pub(crate) use sandbox::grant_outside;
 use sandbox::{Access, State};
 
@@ -190,6 +196,32 @@ pub enum PluginError {
         name: String,
         path: PathBuf,
         limit: String,
+    },
+    #[error("plugin `{name}`: compiling {path} needed more memory than its budget of {budget}")]
+    #[diagnostic(
+        code(phasev::plugin::compile_memory),
+        help(
+            "compiling takes memory in proportion to the code: shrink the plugin, or raise \
+             [sandbox] compile_memory if you trust it"
+        )
+    )]
+    CompileMemory {
+        name: String,
+        path: PathBuf,
+        budget: String,
+    },
+    #[error("plugin `{name}`: {path} could not be compiled: {reason}")]
+    #[diagnostic(
+        code(phasev::plugin::compile),
+        help(
+            "phasev compiles plugins in a child process, itself run as `phasev-eval \
+             compile-plugin`; the reason says what stopped it"
+        )
+    )]
+    Compile {
+        name: String,
+        path: PathBuf,
+        reason: String,
     },
     #[error("the plugin host cannot start: {reason}")]
     #[diagnostic(code(phasev::plugin::host))]
@@ -336,8 +368,8 @@ pub struct HostSettings {
     /// The largest plugin file compiled, in bytes: compiling costs time and memory in
     /// proportion to the code.
     pub max_plugin_size: u64,
-    /// The longest a plugin may take to compile.
-    pub compile_timeout: Duration,
+    /// How plugins are compiled: in a child process, within a time and a memory budget.
+    pub compiler: Compiler,
     /// The most functions a plugin may hold, in all its modules: compiling takes memory in
     /// proportion to them (400,000 took 3 GB).
     pub max_functions: u64,
@@ -347,23 +379,20 @@ pub struct HostSettings {
 /// JavaScript plugin, an interpreter and its runtime, has about 12,700; a Rust one, hundreds.
 pub const DEFAULT_MAX_FUNCTIONS: u64 = 100_000;
 
-/// How long a plugin may take to compile when `[sandbox] compile_timeout` does not say: a
-/// JavaScript plugin takes seconds in a release build, most of a minute in a debug one.
-pub const DEFAULT_COMPILE_TIMEOUT: Duration = Duration::from_secs(120);
-
 /// The largest plugin file compiled when `[sandbox] max_plugin_size` does not say: a
 /// JavaScript plugin, the largest kind, is about 12MiB.
 pub const DEFAULT_MAX_PLUGIN_SIZE: u64 = 32 << 20;
 
 impl HostSettings {
     /// The settings outside a project (`plugin inspect`): slots of `max_memory`, the default
-    /// stack, and the cache a project without `[sandbox] cache` uses.
-    pub fn standalone(max_memory: u64) -> HostSettings {
+    /// stack and budgets, and the cache a project without `[sandbox] cache` uses. `program`
+    /// compiles plugins ([`Compiler::program`]).
+    pub fn standalone(max_memory: u64, program: PathBuf) -> HostSettings {
         HostSettings {
             max_memory,
             stack: DEFAULT_STACK,
             max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
-            compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+            compiler: Compiler::new(program),
             max_functions: DEFAULT_MAX_FUNCTIONS,
             cache: default_cache_dir()
                 .zip(CacheKey::from_environment())
@@ -378,7 +407,8 @@ impl HostSettings {
     /// The defaults, with the memory large enough for every plugin of `project` and the
     /// cache where `[sandbox]` (or the environment) puts it. A cache or key inside the
     /// project is refused: whoever can commit to it could plant compiled code or the key.
-    pub fn for_project(project: &Project) -> Result<HostSettings, PluginError> {
+    /// `program` compiles plugins ([`Compiler::program`]).
+    pub fn for_project(project: &Project, program: PathBuf) -> Result<HostSettings, PluginError> {
         let mut max_memory = 64 << 20;
         for (name, manifest) in &project.config.plugins {
             max_memory = max_memory.max(limits_of(name, manifest)?.memory as u64);
@@ -406,6 +436,11 @@ impl HostSettings {
             DEFAULT_MAX_PLUGIN_SIZE,
         )?;
         let max_size = size("cache_size", &sandbox.cache_size, DEFAULT_CACHE_SIZE)?;
+        let compile_memory = size(
+            "compile_memory",
+            &sandbox.compile_memory,
+            DEFAULT_COMPILE_MEMORY,
+        )?;
         let compile_timeout = match &sandbox.compile_timeout {
             Some(text) => parse_duration(text)
                 .filter(|ms| *ms >= 1.0 && ms.is_finite())
@@ -436,7 +471,11 @@ impl HostSettings {
             stack,
             cache,
             max_plugin_size,
-            compile_timeout,
+            compiler: Compiler {
+                program,
+                timeout: compile_timeout,
+                memory: compile_memory,
+            },
             max_functions: sandbox
                 .max_plugin_functions
                 .unwrap_or(DEFAULT_MAX_FUNCTIONS),
@@ -555,7 +594,7 @@ pub struct Host {
     engines: Engines,
     cache: Option<Cache>,
     max_plugin_size: u64,
-    compile_timeout: Duration,
+    compiler: Compiler,
     max_functions: u64,
     /// Drives the calls' host functions (WASI's clocks, streams and sockets are async) and
     /// the timer that ends a call blocked in one of them.
@@ -578,6 +617,21 @@ fn host_error(e: wasmtime::Error) -> PluginError {
     }
 }
 
+/// What compiled code depends on, for `stack` of WebAssembly stack: the compiler's child
+/// process compiles with it, and the engines that run the code add their allocator to it.
+fn engine_config(stack: usize) -> Config {
+    let mut config = Config::new();
+    // Calls run on fibers (async), so a call blocked in a host function can be abandoned at
+    // its deadline; each fiber's stack holds the WebAssembly stack and the host's frames.
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .consume_fuel(true)
+        .max_wasm_stack(stack)
+        .async_stack_size(stack + HOST_STACK);
+    config
+}
+
 /// An engine with a pooling allocator whose memory slots hold `max_memory`, and `stack` of
 /// WebAssembly stack.
 fn stack_engine(max_memory: usize, stack: usize) -> Result<StackEngine, PluginError> {
@@ -593,16 +647,8 @@ fn stack_engine(max_memory: usize, stack: usize) -> Result<StackEngine, PluginEr
         .linear_memory_keep_resident(16 << 20)
         .table_keep_resident(1 << 16)
         .pagemap_scan(Enabled::Auto);
-    let mut config = Config::new();
-    // Calls run on fibers (async), so a call blocked in a host function can be abandoned at
-    // its deadline; each fiber's stack holds the WebAssembly stack and the host's frames.
-    config
-        .wasm_component_model(true)
-        .epoch_interruption(true)
-        .consume_fuel(true)
-        .max_wasm_stack(stack)
-        .async_stack_size(stack + HOST_STACK)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    let mut config = engine_config(stack);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     let engine = Engine::new(&config).map_err(host_error)?;
     let linker = sandbox::linker(&engine).map_err(host_error)?;
     Ok(StackEngine {
@@ -636,7 +682,7 @@ impl Host {
             engines,
             cache,
             max_plugin_size: settings.max_plugin_size,
-            compile_timeout: settings.compile_timeout,
+            compiler: settings.compiler.clone(),
             max_functions: settings.max_functions,
             runtime: Arc::new(runtime),
             _ticker: ticker,
@@ -716,25 +762,38 @@ impl Host {
             });
         }
         let bytes: Arc<[u8]> = bytes.into();
-        let invalid = |e: wasmtime::Error| PluginError::Invalid {
-            name: name.to_owned(),
-            path: path.clone(),
-            reason: not_a_component(&bytes, &e),
+        let (cached, lookup) = match &self.cache {
+            Some(cache) => cache.lookup(&stacked.engine, &digest),
+            None => (None, Lookup::Miss),
         };
-        let compile = || compile_within(&stacked.engine, Arc::clone(&bytes), self.compile_timeout);
-        let compiled = match &self.cache {
-            Some(cache) => cache.component(&stacked.engine, &digest, compile),
-            None => compile().map(|component| (component, Lookup::Miss)),
-        };
-        let (component, lookup) =
-            compiled.map_err(|e| match e.downcast_ref::<CompileTimedOut>() {
-                Some(_) => PluginError::CompileTimeout {
+        let component = match cached {
+            Some(component) => component,
+            None => {
+                let code = self
+                    .compiler
+                    .compile(stack, Arc::clone(&bytes))
+                    .map_err(|refused| self.refused(name, &path, &bytes, refused))?;
+                // SAFETY: `code` is what a child process running phasev itself compiled
+                // from the pinned bytes, for an engine configured as this one.
+                #[expect(
+                    unsafe_code,
+                    reason = "loading code phasev compiled in a child process"
+                )]
+                let loaded = unsafe { Component::deserialize(&stacked.engine, &code) };
+                let component = loaded.map_err(|e| PluginError::Compile {
                     name: name.to_owned(),
                     path: path.clone(),
-                    limit: duration(self.compile_timeout.as_secs_f64() * 1000.0),
-                },
-                None => invalid(e),
-            })?;
+                    reason: format!(
+                        "its compiled code does not load: {}",
+                        first_line(&format!("{e:#}"))
+                    ),
+                })?;
+                if let Some(cache) = &self.cache {
+                    cache.keep(&stacked.engine, &digest, &code);
+                }
+                component
+            }
+        };
         let access =
             Access::new(&manifest.grants, root).map_err(|reason| PluginError::Manifest {
                 name: name.to_owned(),
@@ -819,6 +878,31 @@ impl Host {
     }
 }
 
+impl Host {
+    /// The error of a plugin the compiler refused.
+    fn refused(&self, name: &str, path: &Path, wasm: &[u8], refused: Refused) -> PluginError {
+        let (name, path) = (name.to_owned(), path.to_owned());
+        match refused {
+            Refused::Invalid(why) => PluginError::Invalid {
+                name,
+                path,
+                reason: not_a_component(wasm, &why),
+            },
+            Refused::TimedOut => PluginError::CompileTimeout {
+                name,
+                path,
+                limit: duration(self.compiler.timeout.as_secs_f64() * 1000.0),
+            },
+            Refused::Memory => PluginError::CompileMemory {
+                name,
+                path,
+                budget: bytes(self.compiler.memory),
+            },
+            Refused::Failed(reason) => PluginError::Compile { name, path, reason },
+        }
+    }
+}
+
 /// How many functions the core modules of a component hold, all nesting levels counted;
 /// `None` when it does not parse (compiling it then says why, in the words of what it is).
 fn function_count(bytes: &[u8]) -> Option<u64> {
@@ -831,39 +915,14 @@ fn function_count(bytes: &[u8]) -> Option<u64> {
     Some(functions)
 }
 
-/// A compilation that did not end within its time.
-#[derive(Debug, Error)]
-#[error("compiling took longer than its time limit")]
-struct CompileTimedOut;
-
-/// `bytes` compiled for `engine`, or [`CompileTimedOut`] past `limit`. The compilation runs on
-/// a thread of its own, abandoned at the limit: the error stops the run, and the process
-/// ends with it.
-fn compile_within(
-    engine: &Engine,
-    bytes: Arc<[u8]>,
-    limit: Duration,
-) -> wasmtime::Result<Component> {
-    let (done, compiled) = std::sync::mpsc::channel();
-    let engine = engine.clone();
-    std::thread::Builder::new()
-        .name("phasev-plugin-compile".to_owned())
-        .spawn(move || {
-            let _ = done.send(Component::new(&engine, &bytes));
-        })?;
-    compiled
-        .recv_timeout(limit)
-        .map_err(|_| wasmtime::Error::new(CompileTimedOut))?
-}
-
 /// Why `bytes` did not compile as a component, in the words of what the file is: not
 /// WebAssembly, a core module, or a component wasmtime refused (a truncated one, say).
-fn not_a_component(bytes: &[u8], error: &wasmtime::Error) -> String {
+fn not_a_component(bytes: &[u8], error: &str) -> String {
     match bytes.get(..8) {
         Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => {
             "it is a core WebAssembly module; a plugin is a component".to_owned()
         }
-        Some([0, b'a', b's', b'm', ..]) => first_line(&format!("{error:#}")).to_owned(),
+        Some([0, b'a', b's', b'm', ..]) => first_line(error).to_owned(),
         _ => "it is not WebAssembly at all (it does not start with `\\0asm`)".to_owned(),
     }
 }
@@ -1063,8 +1122,8 @@ impl Plugin {
         if size > self.limits.output {
             return Err(format!(
                 "returned {} of output, over its limit of {} (limits.output)",
-                bytes(size),
-                bytes(self.limits.output)
+                bytes(size as u64),
+                bytes(self.limits.output as u64)
             ));
         }
         Ok(())
@@ -1085,7 +1144,7 @@ impl Plugin {
                 ),
                 Trap::StackOverflow => format!(
                     "overflowed its WebAssembly stack of {} (limits.stack): recursion too deep",
-                    bytes(self.stack)
+                    bytes(self.stack as u64)
                 ),
                 // Compilers for linear memory keep their own stack there: running off its end
                 // is the usual way deep recursion ends.
@@ -1104,7 +1163,7 @@ impl Plugin {
         {
             return format!(
                 "exceeded its memory limit of {} (limits.memory)",
-                bytes(self.limits.memory)
+                bytes(self.limits.memory as u64)
             );
         }
         if mentions("forcing trap when growing table") {
@@ -1230,8 +1289,9 @@ fn outcome_size(o: &wit::Outcome) -> usize {
             .sum::<usize>()
 }
 
-fn bytes(n: usize) -> String {
+fn bytes(n: u64) -> String {
     match n {
+        n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{}GiB", n >> 30),
         n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{}MiB", n >> 20),
         n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{}KiB", n >> 10),
         n => format!("{n} bytes"),
@@ -1250,8 +1310,9 @@ pub struct Plugins {
 }
 
 impl Plugins {
-    /// Loads every `[plugins.*]` of the project; the first that cannot be loaded is the error.
-    pub fn load(project: &Project) -> Result<Plugins, PluginError> {
+    /// Loads every `[plugins.*]` of the project, compiling them by `program`
+    /// ([`Compiler::program`]); the first that cannot be loaded is the error.
+    pub fn load(project: &Project, program: PathBuf) -> Result<Plugins, PluginError> {
         let mut plugins = BTreeMap::new();
         let mut warnings = Vec::new();
         if project.config.plugins.is_empty() {
@@ -1261,7 +1322,7 @@ impl Plugins {
                 _host: None,
             });
         }
-        let host = Host::new(&HostSettings::for_project(project)?)?;
+        let host = Host::new(&HostSettings::for_project(project, program)?)?;
         let features = u32::try_from(project.config.features.len().max(1)).unwrap_or(u32::MAX);
         for (name, manifest) in &project.config.plugins {
             let (mut plugin, lookup) = host.load(Some(name), manifest, &project.root)?;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use phasev_compiler::ir::hex;
 use phasev_runtime::config::{Grants, PluginLimits, PluginManifest};
 use phasev_runtime::plugin::{
-    CacheKey, CacheSettings, DEFAULT_CACHE_SIZE, DEFAULT_COMPILE_TIMEOUT, DEFAULT_MAX_FUNCTIONS,
+    CacheKey, CacheSettings, Compiler, DEFAULT_CACHE_SIZE, DEFAULT_MAX_FUNCTIONS,
     DEFAULT_MAX_PLUGIN_SIZE, Host, HostSettings, Outcome, Plugin, Request,
 };
 use serde_json::json;
@@ -59,11 +59,17 @@ pub fn shared_cache_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache")
 }
 
+/// How the tests compile plugins: by the `phasev-eval` this package builds, with the default
+/// budgets.
+pub fn compiler() -> Compiler {
+    Compiler::new(PathBuf::from(env!("CARGO_BIN_EXE_phasev-eval")))
+}
+
 pub fn host(cache: Option<PathBuf>) -> Host {
     Host::new(&HostSettings {
         max_memory: 128 << 20,
         max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
-        compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        compiler: compiler(),
         max_functions: DEFAULT_MAX_FUNCTIONS,
         stack: 512 << 10,
         cache: cache.map(cache_settings),

@@ -22,7 +22,7 @@ use phasev_runtime::eval::Evaluator;
 use phasev_runtime::facts::{Document, Fact, FactRules, Facts, Source, apply_documents};
 use phasev_runtime::gather::{Found, apply_found, gather};
 use phasev_runtime::neutral;
-use phasev_runtime::plugin::Plugins;
+use phasev_runtime::plugin::{self, Plugins};
 use phasev_runtime::policy_test::{self, Suite};
 use phasev_runtime::report::{self, FeatureStatus};
 use phasev_runtime::value::{Value, parse_duration};
@@ -109,6 +109,17 @@ enum Command {
         /// Also fail when some requirement is never seen both passing and failing.
         #[arg(long)]
         require_coverage: bool,
+    },
+    /// Compiles the plugin on standard input to standard output: phasev runs itself this way
+    /// to compile a plugin in a process of its own, within the compile budgets.
+    #[command(name = plugin::COMPILE_SUBCOMMAND, hide = true)]
+    CompilePlugin {
+        /// The WebAssembly stack of the engine compiled for, in bytes.
+        #[arg(long)]
+        stack: usize,
+        /// The most data the process may use, in bytes.
+        #[arg(long)]
+        memory: u64,
     },
     /// Write and look at team checks (WebAssembly plugins).
     Plugin {
@@ -219,6 +230,16 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// This executable, which compiles plugins when run as `phasev-eval compile-plugin`.
+fn this_program() -> Result<PathBuf, Stop> {
+    std::env::current_exe().map_err(|e| {
+        usage(
+            format!("cannot find the phasev-eval executable, which compiles plugins: {e}"),
+            "run phasev-eval by its path".to_owned(),
+        )
+    })
 }
 
 fn color() -> bool {
@@ -431,6 +452,7 @@ fn run(cli: Cli) -> Result<u8, Stop> {
             write_output(None, &text)?;
             Ok(decision.verdict.exit_code(false))
         }
+        Command::CompilePlugin { stack, memory } => Ok(plugin::compile_child(stack, memory)),
         Command::Plugin { action } => match action {
             PluginAction::New { name, dir, sdk } => {
                 let sdk = sdk.unwrap_or_else(|| {
@@ -442,7 +464,8 @@ fn run(cli: Cli) -> Result<u8, Stop> {
                 Ok(0)
             }
             PluginAction::Inspect { file, format } => {
-                let text = plugin_cli::inspect(&file, format).map_err(|e| report(&e))?;
+                let text =
+                    plugin_cli::inspect(&file, format, this_program()?).map_err(|e| report(&e))?;
                 write_output(None, &text)?;
                 Ok(0)
             }
@@ -736,7 +759,7 @@ impl Loaded {
             }
         };
         let plugins = match &project {
-            Some(p) => Some(Plugins::load(p).map_err(|e| report(&e))?),
+            Some(p) => Some(Plugins::load(p, this_program()?).map_err(|e| report(&e))?),
             None => None,
         };
         for warning in plugins.iter().flat_map(Plugins::warnings) {

@@ -1,7 +1,7 @@
 //! `phasev-eval plugin new` and `plugin inspect`.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use phasev_compiler::ir::hex;
 use phasev_runtime::config::PluginManifest;
@@ -13,7 +13,11 @@ use super::InspectFormat;
 
 /// Loads `file` in the sandbox (no grants, default limits, the default cache of compiled
 /// plugins) and prints what it describes.
-pub fn inspect(file: &Path, format: InspectFormat) -> Result<String, PluginError> {
+pub fn inspect(
+    file: &Path,
+    format: InspectFormat,
+    program: PathBuf,
+) -> Result<String, PluginError> {
     let bytes = phasev_compiler::load::read_bytes(file).map_err(|e| PluginError::Unreadable {
         name: file.display().to_string(),
         path: file.to_owned(),
@@ -29,7 +33,7 @@ pub fn inspect(file: &Path, format: InspectFormat) -> Result<String, PluginError
     };
     // Compiled once into the same cache `gate` uses: a large plugin (JavaScript) takes long
     // to compile.
-    let host = Host::new(&HostSettings::standalone(256 << 20))?;
+    let host = Host::new(&HostSettings::standalone(256 << 20, program))?;
     let (plugin, lookup) = host.load(None, &manifest, Path::new(""))?;
     let d = plugin.description();
     if let Some(warning) = lookup.warning(&d.name) {
