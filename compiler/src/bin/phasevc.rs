@@ -1,4 +1,4 @@
-//! `phasevc`: check, format, compile and explain `.phasev` policies.
+//! `phasevc`: check, format, compile and explain `.phasev` policies, and serve editors (`lsp`).
 //!
 //! Exit codes: 0 clean; 1 warnings with `--deny-warnings` (or files to reformat with
 //! `fmt --check`); 2 errors in the policy or on the command line.
@@ -54,6 +54,8 @@ enum Command {
         #[command(flatten)]
         report: ReportArgs,
     },
+    /// Serve editors: a language server (LSP) over stdin and stdout.
+    Lsp,
     /// Show the long explanation of a diagnostic code, or list all codes.
     Explain {
         /// A code such as `phasev::check::unknown_fact` (or just `unknown_fact`).
@@ -114,6 +116,7 @@ fn main() -> ExitCode {
             report,
         } => compile(&file, &output, emit, &report),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Lsp => lsp(),
     };
     ExitCode::from(code)
 }
@@ -268,6 +271,21 @@ fn format_files(files: &[PathBuf], check_only: bool) -> u8 {
         }
     }
     code
+}
+
+/// Runs the language server until the client exits; the exit code is LSP's (0 after a
+/// `shutdown`, 1 otherwise, 2 when stdin or stdout fails).
+fn lsp() -> u8 {
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    match phasev_compiler::lsp::serve(&mut stdin.lock(), &mut stdout.lock()) {
+        Ok(phasev_compiler::lsp::Ended::Clean) => 0,
+        Ok(phasev_compiler::lsp::Ended::WithoutShutdown) => 1,
+        Err(err) => {
+            eprintln!("error: phasevc lsp: {err}");
+            2
+        }
+    }
 }
 
 fn explain(code: Option<&str>) -> u8 {

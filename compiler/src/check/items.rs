@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::{Checker, Scope};
 use crate::ast::{self, EscalateItemKind, ItemKind, ReqKind, Severity, Span};
-use crate::diag::{Code, Diagnostic};
+use crate::diag::{Code, Diagnostic, closest};
 use crate::typed;
 
 impl Checker<'_> {
@@ -42,10 +42,8 @@ impl Checker<'_> {
             return Some(r);
         }
         if !self.rungs.is_empty() {
-            let help = self.rung_suggestion(&ident.name).unwrap_or_else(|| {
-                let names: Vec<_> = self.rungs.iter().map(|r| format!("`{}`", r.name)).collect();
-                format!("the rungs are {}", names.join(", "))
-            });
+            let names: Vec<_> = self.rungs.iter().map(|r| format!("`{}`", r.name)).collect();
+            let near = closest(&ident.name, self.rungs.iter().map(|r| r.name.as_str()));
             self.diags.push(
                 Diagnostic::new(
                     Code::UnknownRung,
@@ -53,7 +51,8 @@ impl Checker<'_> {
                     format!("`{}` is not a rung of the ladder", ident.name),
                 )
                 .label("unknown rung")
-                .help(help),
+                .help(format!("the rungs are {}", names.join(", ")))
+                .suggest(near),
             );
         }
         None

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::ast::{self, Span};
-use crate::diag::{Diagnostics, did_you_mean};
+use crate::diag::Diagnostics;
 use crate::schema::Schema;
 use crate::typed::{self, FactId, FactOrigin, RuleId};
 use crate::types::Type;
@@ -236,10 +236,6 @@ impl<'a> Checker<'a> {
             .iter()
             .position(|r| r.name == name)
             .and_then(|i| u32::try_from(i).ok())
-    }
-
-    fn rung_suggestion(&self, name: &str) -> Option<String> {
-        did_you_mean(name, self.rungs.iter().map(|r| r.name.as_str()))
     }
 
     /// The fact id of a schema path, interning it on first use.
