@@ -200,7 +200,9 @@ gate dev -> prod {
   require \"unit\": green(tests.unit.failed) and covered
   require \"é😀\": tests.unit.faild == 0
   warn \"coverage\": team.coverage > 90
+  require \"pci\": pci.passed and len(pci.findings) == 0
 }
+check pci = plugin \"pci-scan\" { level: \"strict\" }
 ";
 
 #[test]
@@ -231,6 +233,18 @@ fn an_editor_session_gets_exact_answers() {
             (uri(&lib), json!([])),
             (uri(&main), json!([unknown_fact.clone()])),
         ]
+    );
+
+    // Hovering a diagnostic shows its code's explanation, as `phasevc explain` prints it.
+    let explain = Command::new(env!("CARGO_BIN_EXE_phasevc"))
+        .args(["explain", "unknown_fact"])
+        .output()
+        .unwrap();
+    let explain = String::from_utf8(explain.stdout).unwrap();
+    let explain = explain.trim_end().replacen(": ", "**: ", 1);
+    assert_eq!(
+        client.call("textDocument/hover", at(&main, 6, 20)),
+        json!({"contents": {"kind": "markdown", "value": format!("**{explain}")}})
     );
 
     // The did-you-mean as a quick fix.
@@ -290,7 +304,22 @@ fn an_editor_session_gets_exact_answers() {
         })
     );
 
-    // Definition: a rule in the imported file, and the import itself.
+    assert_eq!(
+        hover_text(&mut client, &main, 8, 18),
+        "```phasev\ncheck pci = plugin \"pci-scan\" { level: \"strict\" }\n```\n\noutputs: \
+         `pci.passed: bool`, \
+         `pci.findings: list<{status: string, message: string, severity: string, location: string}>`"
+    );
+    assert_eq!(
+        hover_text(&mut client, &main, 8, 33),
+        "```\nlen(xs: list<T> | string) -> int\n```"
+    );
+
+    // Definition: a rule in the imported file, a check, and the import itself.
+    assert_eq!(
+        client.call("textDocument/definition", at(&main, 8, 18)),
+        json!({"uri": uri(&main), "range": range(10, 6, 9)})
+    );
     assert_eq!(
         client.call("textDocument/definition", at(&main, 5, 49)),
         json!({"uri": uri(&lib), "range": range(6, 5, 12)})
@@ -330,6 +359,10 @@ fn an_editor_session_gets_exact_answers() {
         labels(&client.call("textDocument/completion", at(&main, 5, 48))),
         vec!["change", "cloud", "covered"]
     );
+    assert_eq!(
+        labels(&client.call("textDocument/completion", at(&main, 8, 21))),
+        vec!["findings", "passed"]
+    );
 
     // Formatting the whole document.
     let messy = fixed.replace("gate dev -> prod {", "gate   dev->prod{");
@@ -344,7 +377,7 @@ fn an_editor_session_gets_exact_answers() {
     );
     assert_eq!(
         edits,
-        json!([{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 9, "character": 0}}, "newText": fixed}])
+        json!([{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 11, "character": 0}}, "newText": fixed}])
     );
 
     client.finish();
