@@ -48,9 +48,10 @@ enum Command {
         /// Where to write the IR.
         #[arg(short, long)]
         output: PathBuf,
-        /// JSON for people, or the compact binary form for pipelines.
-        #[arg(long, value_enum, default_value_t = Emit::Bin)]
-        emit: Emit,
+        /// JSON for people, or the compact binary form for pipelines. Without it, the
+        /// output's extension decides: `.json` is JSON, anything else binary.
+        #[arg(long, value_enum)]
+        emit: Option<Emit>,
         #[command(flatten)]
         report: ReportArgs,
     },
@@ -98,10 +99,30 @@ enum Format {
     Json,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Emit {
     Json,
     Bin,
+}
+
+impl Emit {
+    /// The form to write to `output`: the one asked for, else the one its extension names. A
+    /// binary IR in a `.json` file would fool every reader, so that mismatch is refused.
+    fn resolve(asked: Option<Emit>, output: &Path) -> Result<Emit, String> {
+        let json_name = output
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        match (asked, json_name) {
+            (Some(Emit::Bin), true) => Err(format!(
+                "`{}` ends in `.json` but `--emit bin` writes the binary IR; \
+                 name it `.phir`, or write JSON with `--emit json`",
+                output.display()
+            )),
+            (Some(emit), _) => Ok(emit),
+            (None, true) => Ok(Emit::Json),
+            (None, false) => Ok(Emit::Bin),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -160,9 +181,11 @@ fn check(files: &[PathBuf], args: &ReportArgs) -> u8 {
             }
             Format::Human => {
                 worst = worst.max(report(&compilation, args));
-                if let Some(program) = &compilation.typed {
-                    println!("{}: {}", file.display(), summary(program, &compilation));
-                }
+                let line = match &compilation.typed {
+                    Some(program) => summary(program, &compilation),
+                    None => failed_summary(&compilation),
+                };
+                println!("{}: {line}", file.display());
             }
         }
     }
@@ -175,11 +198,6 @@ fn check(files: &[PathBuf], args: &ReportArgs) -> u8 {
 /// One line saying what a policy that compiled contains.
 fn summary(program: &phasev_compiler::typed::Program, compilation: &Compilation) -> String {
     let requirements: usize = program.gates.iter().map(|g| g.requirements.len()).sum();
-    let warnings = compilation
-        .diagnostics
-        .iter()
-        .filter(|d| d.level() == diag::Level::Warning)
-        .count();
     format!(
         "ok, policy `{}`: {}, {}, {}, {}, {}, {}",
         program.name,
@@ -188,8 +206,25 @@ fn summary(program: &phasev_compiler::typed::Program, compilation: &Compilation)
         counted(requirements, "requirement"),
         counted(program.escalations.len(), "escalation"),
         counted(program.checklist.len(), "checklist item"),
-        counted(warnings, "warning"),
+        counted(count(compilation, diag::Level::Warning), "warning"),
     )
+}
+
+/// One line for a policy that did not compile: how many errors and warnings were printed.
+fn failed_summary(compilation: &Compilation) -> String {
+    format!(
+        "failed, {}, {}",
+        counted(count(compilation, diag::Level::Error), "error"),
+        counted(count(compilation, diag::Level::Warning), "warning"),
+    )
+}
+
+fn count(compilation: &Compilation, level: diag::Level) -> usize {
+    compilation
+        .diagnostics
+        .iter()
+        .filter(|d| d.level() == level)
+        .count()
 }
 
 fn counted(n: usize, noun: &str) -> String {
@@ -206,7 +241,14 @@ fn exit_for(compilation: &Compilation, args: &ReportArgs) -> u8 {
     }
 }
 
-fn compile(file: &Path, output: &Path, emit: Emit, args: &ReportArgs) -> u8 {
+fn compile(file: &Path, output: &Path, emit: Option<Emit>, args: &ReportArgs) -> u8 {
+    let emit = match Emit::resolve(emit, output) {
+        Ok(emit) => emit,
+        Err(why) => {
+            eprintln!("error: {why}");
+            return 2;
+        }
+    };
     let options = match options(args) {
         Ok(options) => options,
         Err(code) => return code,
