@@ -195,7 +195,8 @@ pub struct RuleDecl {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
     pub name: Ident,
-    pub ty: TypeExpr,
+    /// `None` when the type is left to the checker, which takes it from the rule's calls.
+    pub ty: Option<TypeExpr>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

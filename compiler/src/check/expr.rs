@@ -716,20 +716,41 @@ impl Checker<'_> {
             }
             return self.arity(name, span, &want, args.len());
         }
+        self.rules[rule].called = true;
         let mut typed_args = Vec::new();
         let mut ok = true;
-        for (arg, (pname, pty)) in args.iter().zip(&params) {
-            match self.expr(arg, scope) {
-                Some(a) if a.ty.fits(pty) => typed_args.push(a),
-                Some(a) => {
+        for (i, (arg, (pname, pty))) in args.iter().zip(&params).enumerate() {
+            match (self.expr(arg, scope), pty) {
+                (Some(a), Some(pty)) if a.ty.fits(pty) => typed_args.push(a),
+                // An untyped parameter takes the type of its first argument.
+                (Some(a), None) => {
+                    self.rules[rule].params[i].1 = Some(a.ty.clone());
+                    typed_args.push(a);
+                }
+                (Some(a), Some(pty)) => {
                     ok = false;
+                    let help = if self.rules[rule].decl.params[i].ty.is_none() {
+                        format!(
+                            "`{pty}` comes from the rule's first call checked; declare the type to choose it, e.g. `{pname}: {}`",
+                            a.ty
+                        )
+                    } else {
+                        "pass a value of the declared type (records need at least the declared fields)".to_owned()
+                    };
                     self.diags.push(
-                        Diagnostic::new(Code::TypeMismatch, arg.span, format!("argument `{pname}` of rule `{}` expects `{pty}`, found `{}`", name.name, a.ty))
-                            .label(format!("found `{}`", a.ty))
-                            .help("pass a value of the declared type (records need at least the declared fields)"),
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            arg.span,
+                            format!(
+                                "argument `{pname}` of rule `{}` expects `{pty}`, found `{}`",
+                                name.name, a.ty
+                            ),
+                        )
+                        .label(format!("found `{}`", a.ty))
+                        .help(help),
                     );
                 }
-                None => ok = false,
+                (None, _) => ok = false,
             }
         }
         let ret = self.rule_type(rule, span)?;
@@ -789,15 +810,20 @@ impl Checker<'_> {
         }
     }
 
+    /// Checks a rule's body once its parameters' types are known; a rule with an untyped
+    /// parameter waits for a call to give it one.
     pub(super) fn check_rule(&mut self, rule: usize) {
         if !matches!(self.rules[rule].state, RuleState::Unchecked) {
             return;
         }
+        let Some(params) = self.rules[rule].typed_params() else {
+            return;
+        };
         self.rules[rule].state = RuleState::InProgress;
         self.rule_stack.push(rule);
         let decl = self.rules[rule].decl;
         let mut scope = Scope {
-            vars: self.rules[rule].params.clone(),
+            vars: params.clone(),
         };
         let body = self.expr(&decl.body, &mut scope);
         self.rule_stack.pop();
@@ -805,7 +831,7 @@ impl Checker<'_> {
         if let Some(body) = body {
             self.typed_rules[rule] = Some(typed::Rule {
                 name: decl.name.name.to_string(),
-                params: self.rules[rule].params.clone(),
+                params,
                 ret: body.ty.clone(),
                 body,
                 span: decl.name.span,

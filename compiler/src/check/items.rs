@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use super::{Checker, Scope};
+use super::{Checker, RuleState, Scope};
 use crate::ast::{self, EscalateItemKind, ItemKind, ReqKind, Severity, Span};
 use crate::diag::{Code, Diagnostic, closest};
 use crate::typed;
@@ -15,6 +15,32 @@ impl Checker<'_> {
     pub(super) fn check_rules(&mut self) {
         for rule in 0..self.rules.len() {
             self.check_rule(rule);
+        }
+    }
+
+    /// A rule with an untyped parameter is checked at its first call; one that nothing calls
+    /// leaves the type unknown, so each such parameter is reported with the fix.
+    pub(super) fn check_uncalled_rules(&mut self) {
+        for slot in &self.rules {
+            if slot.called || !matches!(slot.state, RuleState::Unchecked) {
+                continue;
+            }
+            let rule = &slot.decl.name.name;
+            for p in slot.decl.params.iter().filter(|p| p.ty.is_none()) {
+                let name = &p.name.name;
+                let ty = type_hint(&slot.decl.body, name).unwrap_or("<type>");
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::UntypedParam,
+                        p.name.span,
+                        format!("the type of parameter `{name}` of rule `{rule}` cannot be inferred"),
+                    )
+                    .label("no call of the rule gives it a type")
+                    .help(format!(
+                        "an untyped parameter takes the type of its argument in the rule's first call, and nothing calls `{rule}`: write it `{name}: {ty}`"
+                    )),
+                );
+            }
         }
     }
 
@@ -337,5 +363,60 @@ impl Checker<'_> {
                 span: entry.span,
             });
         }
+    }
+}
+
+/// A likely type for parameter `name` from how `body` uses it, for the help of an untyped
+/// parameter: compared with or added to a literal, the literal's type; an operand of `and`,
+/// `or` or `not`, `bool`.
+fn type_hint(body: &ast::Expr, name: &str) -> Option<&'static str> {
+    use ast::ExprKind as K;
+    let is_param = |e: &ast::Expr| matches!(&e.kind, K::Path(p) if p.segments.len() == 1 && *p.segments[0].name == *name);
+    let literal = |e: &ast::Expr| match &e.kind {
+        K::Int(_) => Some("int"),
+        K::Float(_) => Some("float"),
+        K::Str(_) => Some("string"),
+        K::Bool(_) => Some("bool"),
+        K::Duration { .. } => Some("duration"),
+        K::Percent(_) => Some("percent"),
+        K::Date(_) => Some("date"),
+        _ => None,
+    };
+    match &body.kind {
+        K::Binary(op, operands) => {
+            let [a, b] = &**operands;
+            if matches!(op, ast::BinaryOp::And | ast::BinaryOp::Or) && (is_param(a) || is_param(b))
+            {
+                return Some("bool");
+            }
+            if is_param(a)
+                && let Some(t) = literal(b)
+            {
+                return Some(t);
+            }
+            if is_param(b)
+                && let Some(t) = literal(a)
+            {
+                return Some(t);
+            }
+            type_hint(a, name).or_else(|| type_hint(b, name))
+        }
+        K::Unary(ast::UnaryOp::Not, e) if is_param(e) => Some("bool"),
+        K::Unary(_, e) | K::Field(e, _) => type_hint(e, name),
+        K::Call(_, args) | K::List(args) => args.iter().find_map(|a| type_hint(a, name)),
+        K::Quant { over, body, .. } => type_hint(over, name).or_else(|| type_hint(body, name)),
+        K::If {
+            cond,
+            then,
+            otherwise,
+        } => {
+            if is_param(cond) {
+                return Some("bool");
+            }
+            [cond, then, otherwise]
+                .into_iter()
+                .find_map(|e| type_hint(e, name))
+        }
+        _ => None,
     }
 }
