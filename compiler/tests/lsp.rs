@@ -457,9 +457,61 @@ fn malformed_messages_and_broken_files_never_stop_the_server() {
         labels(&client.call("textDocument/completion", at(&file, 3, 41))),
         vec!["pod"]
     );
+    // A quantifier variable's fields, from the list it ranges over.
+    assert_eq!(
+        labels(&client.call("textDocument/completion", at(&file, 3, 43))),
+        vec!["dapr", "name", "ready", "restarts"]
+    );
+    assert_eq!(
+        labels(&client.call("textDocument/completion", at(&file, 3, 44))),
+        vec!["ready", "restarts"]
+    );
     assert_eq!(
         labels(&client.call("textDocument/completion", at(&file, 3, 33))),
         vec!["pods"]
+    );
+    client.finish();
+}
+
+#[test]
+fn diagnostics_of_an_imported_file_are_published_on_it_and_cleared_on_close() {
+    let dir = scratch("lsp_imports");
+    let lib = dir.join("lib.phasev");
+    let main = dir.join("main.phasev");
+    std::fs::write(&lib, "// Règles\nrule ok = tests.unit.faild == 0\n").unwrap();
+    let main_text =
+        "policy p\nimport \"lib.phasev\"\nladder { a b }\ngate a -> b {\n  require \"r\": ok\n}\n";
+    std::fs::write(&main, main_text).unwrap();
+    let mut client = Client::start();
+    client.initialize();
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri(&main), "languageId": "phasev", "version": 1, "text": main_text}}),
+    );
+    assert_eq!(
+        client.published(2),
+        vec![
+            (
+                uri(&lib),
+                json!([{
+                    "range": range(1, 10, 26),
+                    "severity": 1,
+                    "code": "phasev::check::unknown_fact",
+                    "source": "phasevc",
+                    "message": "unknown fact `tests.unit.faild`\nhelp: did you mean `tests.unit.failed`?",
+                    "data": {"replacement": "tests.unit.failed"},
+                }])
+            ),
+            (uri(&main), json!([])),
+        ]
+    );
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": uri(&main)}}),
+    );
+    assert_eq!(
+        client.published(2),
+        vec![(uri(&lib), json!([])), (uri(&main), json!([]))]
     );
     client.finish();
 }

@@ -240,15 +240,17 @@ pub(crate) fn completion(
     let index = &analysis.index;
     let mut items: BTreeMap<String, (CompletionItemKind, Option<String>)> = BTreeMap::new();
     let (partial, candidates) = match word.rsplit_once('.') {
-        Some((prefix, partial)) => (partial, segments_after(analysis, prefix)),
+        Some((prefix, partial)) => {
+            let at = u32::try_from(offset).unwrap_or(u32::MAX);
+            let scope = analysis.fresh.then_some((file, at));
+            (partial, segments_after(analysis, scope, prefix))
+        }
         None => {
             let mut names = names(index);
             if analysis.fresh {
                 let offset = u32::try_from(offset).unwrap_or(u32::MAX);
-                for (var, scope) in &index.locals {
-                    if scope.file == file && scope.start <= offset && offset <= scope.end {
-                        names.push((var.clone(), CompletionItemKind::VARIABLE, None));
-                    }
+                for local in index.locals.iter().filter(|l| l.in_scope(file, offset)) {
+                    names.push((local.name.clone(), CompletionItemKind::VARIABLE, None));
                 }
             }
             (word, names)
@@ -310,9 +312,57 @@ fn names(index: &Index) -> Vec<Candidate> {
     out
 }
 
-/// The segments that may follow `prefix.`: a check's outputs, the next segment of fact
-/// paths, or the fields of a record fact.
-fn segments_after(analysis: &Analysis, prefix: &str) -> Vec<Candidate> {
+/// Quantifiers nested deeper than this are not followed to type a variable.
+const MAX_LOCAL_DEPTH: usize = 16;
+
+/// The type of a dotted path at a place: a quantifier variable in scope there (its element
+/// type), or a fact, then record fields (projected over lists of records).
+fn path_type(
+    index: &Index,
+    scope: Option<(FileId, u32)>,
+    segments: &[&str],
+    depth: usize,
+) -> Option<Type> {
+    let (head, _) = segments.split_first()?;
+    let local = scope.and_then(|(file, offset)| {
+        index
+            .locals
+            .iter()
+            .filter(|l| l.name == *head && l.in_scope(file, offset))
+            .min_by_key(|l| l.scope.len())
+    });
+    let (mut ty, rest) = match local {
+        Some(local) if depth < MAX_LOCAL_DEPTH => {
+            let (over, at) = local.over.as_ref()?;
+            let over: Vec<&str> = over.iter().map(String::as_str).collect();
+            let Type::List(elem) = path_type(index, Some((at.file, at.start)), &over, depth + 1)?
+            else {
+                return None;
+            };
+            (*elem, &segments[1..])
+        }
+        Some(_) => return None,
+        None => {
+            let (_, ty, n) = index.schema.longest_prefix(segments)?;
+            (ty.clone(), &segments[n..])
+        }
+    };
+    for field in rest {
+        ty = match ty {
+            Type::List(elem) => Type::List(Box::new(elem.field(field)?.clone())),
+            other => other.field(field)?.clone(),
+        };
+    }
+    Some(ty)
+}
+
+/// The segments that may follow `prefix.`: a check's outputs, the fields of a record (a
+/// fact, a field of one, or a quantifier variable), or the next segment of fact paths.
+fn segments_after(
+    analysis: &Analysis,
+    scope: Option<(FileId, u32)>,
+    prefix: &str,
+) -> Vec<Candidate> {
     let index = &analysis.index;
     let field = |(name, ty): &(String, Type)| {
         (
@@ -333,10 +383,11 @@ fn segments_after(analysis: &Analysis, prefix: &str) -> Vec<Candidate> {
             .map_or_else(schema::check_outputs, |c| c.outputs.clone());
         return outputs.iter().map(field).collect();
     }
-    match index.schema.get(prefix) {
+    let segments: Vec<&str> = prefix.split('.').collect();
+    match path_type(index, scope, &segments, 0) {
         Some(Type::Record(fields)) => return fields.iter().map(field).collect(),
         Some(Type::List(elem)) => {
-            if let Type::Record(fields) = &**elem {
+            if let Type::Record(fields) = &*elem {
                 return fields.iter().map(field).collect();
             }
         }

@@ -54,8 +54,24 @@ pub(crate) struct Index {
     pub(crate) declarations: Vec<Declaration>,
     /// Built-in facts plus the declared ones.
     pub(crate) schema: Schema,
-    /// Quantifier variables with the span of the expression they are in scope over.
-    pub(crate) locals: Vec<(String, Span)>,
+    pub(crate) locals: Vec<Local>,
+}
+
+/// A quantifier variable.
+#[derive(Clone, Debug)]
+pub(crate) struct Local {
+    pub(crate) name: String,
+    /// The expression it is in scope over.
+    pub(crate) scope: Span,
+    /// The path it ranges over when that is a plain path (`k8s.pods`), and where that path is
+    /// written, so its type can be found for field completion.
+    pub(crate) over: Option<(Vec<String>, Span)>,
+}
+
+impl Local {
+    pub(crate) fn in_scope(&self, file: ast::FileId, offset: u32) -> bool {
+        self.scope.file == file && self.scope.start <= offset && offset <= self.scope.end
+    }
 }
 
 impl Index {
@@ -263,7 +279,18 @@ impl Index {
                 var, over, body, ..
             } => {
                 self.expr(over, scope);
-                self.locals.push((var.name.to_string(), body.span));
+                let path = match &over.kind {
+                    ExprKind::Path(p) => Some((
+                        p.segments.iter().map(|s| s.name.to_string()).collect(),
+                        p.span,
+                    )),
+                    _ => None,
+                };
+                self.locals.push(Local {
+                    name: var.name.to_string(),
+                    scope: body.span,
+                    over: path,
+                });
                 scope.push(var.name.to_string());
                 self.expr(body, scope);
                 scope.pop();
