@@ -329,6 +329,20 @@ fn an_editor_session_gets_exact_answers() {
         json!({"uri": uri(&lib), "range": range(0, 0, 0)})
     );
 
+    // A declared fact: its declaration, and every read of it.
+    assert_eq!(
+        client.call("textDocument/definition", at(&main, 7, 25)),
+        json!({"uri": uri(&lib), "range": range(5, 5, 18)})
+    );
+    assert_eq!(
+        client.call(
+            "textDocument/references",
+            json!({"textDocument": {"uri": uri(&main)}, "position": {"line": 7, "character": 25},
+                   "context": {"includeDeclaration": false}}),
+        ),
+        json!([{"uri": uri(&main), "range": range(7, 19, 32)}, {"uri": uri(&lib), "range": range(6, 15, 28)}])
+    );
+
     // References of a rung, across both files.
     let mut refs = |include: bool| {
         client.call(
@@ -505,13 +519,58 @@ fn diagnostics_of_an_imported_file_are_published_on_it_and_cleared_on_close() {
             (uri(&main), json!([])),
         ]
     );
+    // Opening the imported file too changes nothing: it is checked as part of `main`, so it
+    // is not told that it lacks a ladder.
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri(&lib), "languageId": "phasev", "version": 1,
+               "text": std::fs::read_to_string(&lib).unwrap()}}),
+    );
+    let codes = |published: Vec<(String, Value)>| -> Vec<(String, Vec<String>)> {
+        published
+            .into_iter()
+            .map(|(uri, diagnostics)| {
+                let codes = diagnostics.as_array().unwrap().iter();
+                (
+                    uri,
+                    codes
+                        .map(|d| d["code"].as_str().unwrap().to_owned())
+                        .collect(),
+                )
+            })
+            .collect()
+    };
+    let unknown_fact = "phasev::check::unknown_fact".to_owned();
+    assert_eq!(
+        codes(client.published(2)),
+        vec![
+            (uri(&lib), vec![unknown_fact.clone()]),
+            (uri(&main), vec![])
+        ]
+    );
+    // Once `main` is closed, `lib` is checked on its own.
     client.notify(
         "textDocument/didClose",
         json!({"textDocument": {"uri": uri(&main)}}),
     );
     assert_eq!(
-        client.published(2),
-        vec![(uri(&lib), json!([])), (uri(&main), json!([]))]
+        codes(client.published(2)),
+        vec![
+            (uri(&main), vec![]),
+            (
+                uri(&lib),
+                vec![
+                    "phasev::check::policy".to_owned(),
+                    "phasev::check::ladder".to_owned(),
+                    unknown_fact,
+                ]
+            ),
+        ]
     );
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": uri(&lib)}}),
+    );
+    assert_eq!(client.published(1), vec![(uri(&lib), json!([]))]);
     client.finish();
 }
