@@ -574,3 +574,46 @@ fn diagnostics_of_an_imported_file_are_published_on_it_and_cleared_on_close() {
     assert_eq!(client.published(1), vec![(uri(&lib), json!([]))]);
     client.finish();
 }
+
+#[test]
+fn an_unknown_fact_is_declared_by_a_quick_fix_with_the_type_its_use_suggests() {
+    let dir = scratch("lsp_declare");
+    let file = dir.join("p.phasev");
+    let text = "policy p\nladder { a b }\ngate a -> b {\n  require \"pci\": team.pci.passed\n  require \"coverage\": team.coverage >= 80\n}\n";
+    std::fs::write(&file, text).unwrap();
+    let mut client = Client::start();
+    client.initialize();
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri(&file), "languageId": "phasev", "version": 1, "text": text}}),
+    );
+    let published = client.published(1);
+    let diagnostics = published[0].1.clone();
+    assert_eq!(diagnostics.as_array().map(Vec::len), Some(2));
+    let actions = client.call(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri(&file)}, "range": range(3, 0, 0),
+               "context": {"diagnostics": diagnostics}}),
+    );
+    let insert = |declaration: &str| json!({"changes": {uri(&file): [{"range": range(2, 0, 0), "newText": format!("{declaration}\n")}]}});
+    let got: Vec<(Value, Value)> = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["title"].clone(), a["edit"].clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                json!("Declare `fact team.pci.passed: bool`"),
+                insert("fact team.pci.passed: bool")
+            ),
+            (
+                json!("Declare `fact team.coverage: int`"),
+                insert("fact team.coverage: int")
+            ),
+        ]
+    );
+    client.finish();
+}

@@ -28,7 +28,7 @@ impl Checker<'_> {
             let rule = &slot.decl.name.name;
             for p in slot.decl.params.iter().filter(|p| p.ty.is_none()) {
                 let name = &p.name.name;
-                let ty = type_hint(&slot.decl.body, name).unwrap_or("<type>");
+                let ty = slot.decl.body.hinted_type(name).unwrap_or("<type>");
                 self.diags.push(
                     Diagnostic::new(
                         Code::UntypedParam,
@@ -363,60 +363,5 @@ impl Checker<'_> {
                 span: entry.span,
             });
         }
-    }
-}
-
-/// A likely type for parameter `name` from how `body` uses it, for the help of an untyped
-/// parameter: compared with or added to a literal, the literal's type; an operand of `and`,
-/// `or` or `not`, `bool`.
-fn type_hint(body: &ast::Expr, name: &str) -> Option<&'static str> {
-    use ast::ExprKind as K;
-    let is_param = |e: &ast::Expr| matches!(&e.kind, K::Path(p) if p.segments.len() == 1 && *p.segments[0].name == *name);
-    let literal = |e: &ast::Expr| match &e.kind {
-        K::Int(_) => Some("int"),
-        K::Float(_) => Some("float"),
-        K::Str(_) => Some("string"),
-        K::Bool(_) => Some("bool"),
-        K::Duration { .. } => Some("duration"),
-        K::Percent(_) => Some("percent"),
-        K::Date(_) => Some("date"),
-        _ => None,
-    };
-    match &body.kind {
-        K::Binary(op, operands) => {
-            let [a, b] = &**operands;
-            if matches!(op, ast::BinaryOp::And | ast::BinaryOp::Or) && (is_param(a) || is_param(b))
-            {
-                return Some("bool");
-            }
-            if is_param(a)
-                && let Some(t) = literal(b)
-            {
-                return Some(t);
-            }
-            if is_param(b)
-                && let Some(t) = literal(a)
-            {
-                return Some(t);
-            }
-            type_hint(a, name).or_else(|| type_hint(b, name))
-        }
-        K::Unary(ast::UnaryOp::Not, e) if is_param(e) => Some("bool"),
-        K::Unary(_, e) | K::Field(e, _) => type_hint(e, name),
-        K::Call(_, args) | K::List(args) => args.iter().find_map(|a| type_hint(a, name)),
-        K::Quant { over, body, .. } => type_hint(over, name).or_else(|| type_hint(body, name)),
-        K::If {
-            cond,
-            then,
-            otherwise,
-        } => {
-            if is_param(cond) {
-                return Some("bool");
-            }
-            [cond, then, otherwise]
-                .into_iter()
-                .find_map(|e| type_hint(e, name))
-        }
-        _ => None,
     }
 }

@@ -6,14 +6,15 @@ use std::path::Path;
 
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CompletionItem, CompletionItemKind, Hover,
-    HoverContents, Location, MarkupContent, MarkupKind, Position, Range, TextEdit, Uri,
-    WorkspaceEdit,
+    HoverContents, Location, MarkupContent, MarkupKind, NumberOrString, Position, Range, TextEdit,
+    Uri, WorkspaceEdit,
 };
 
 use super::index::{Index, Symbol};
 use super::text::LineIndex;
 use super::workspace::{Analysis, Workspace};
-use crate::ast::{FileId, Span};
+use crate::ast::{FileId, ItemKind, Span};
+use crate::diag::Code;
 use crate::schema::{self, BASELINE, BUILTIN_SOURCE};
 use crate::source::SourceMap;
 use crate::typed::Builtin;
@@ -424,27 +425,102 @@ pub(crate) fn formatting(ws: &Workspace, path: &Path) -> Result<Vec<TextEdit>, S
     Ok(vec![TextEdit::new(LineIndex::new(text).whole(), formatted)])
 }
 
-/// A quick fix for every did-you-mean among the diagnostics the editor sends back.
+/// Quick fixes for the diagnostics the editor sends back: every did-you-mean, and for an
+/// unknown fact with no near name, its declaration (`fact PATH: TYPE`, the type guessed from
+/// how the path is used, else `bool`).
 pub(crate) fn code_actions(
+    ws: &Workspace,
+    path: &Path,
     uri: &Uri,
     diagnostics: &[lsp_types::Diagnostic],
 ) -> Vec<CodeActionOrCommand> {
-    diagnostics
-        .iter()
-        .filter_map(|d| {
-            let replacement = d.data.as_ref()?.get("replacement")?.as_str()?;
-            let edit = TextEdit::new(d.range, replacement.to_owned());
-            Some(CodeActionOrCommand::CodeAction(CodeAction {
-                title: format!("Replace with `{replacement}`"),
-                kind: Some(CodeActionKind::QUICKFIX),
-                diagnostics: Some(vec![d.clone()]),
-                edit: Some(WorkspaceEdit {
-                    changes: Some(HashMap::from([(uri.clone(), vec![edit])])),
-                    ..WorkspaceEdit::default()
-                }),
-                is_preferred: Some(true),
-                ..CodeAction::default()
-            }))
+    let fix = |d: &lsp_types::Diagnostic, title: String, edit: TextEdit, preferred: bool| {
+        CodeActionOrCommand::CodeAction(CodeAction {
+            title,
+            kind: Some(CodeActionKind::QUICKFIX),
+            diagnostics: Some(vec![d.clone()]),
+            edit: Some(WorkspaceEdit {
+                changes: Some(HashMap::from([(uri.clone(), vec![edit])])),
+                ..WorkspaceEdit::default()
+            }),
+            is_preferred: Some(preferred),
+            ..CodeAction::default()
         })
-        .collect()
+    };
+    let unknown_fact = NumberOrString::String(Code::UnknownFact.as_str().to_owned());
+    let mut actions = Vec::new();
+    for d in diagnostics {
+        let replacement = d
+            .data
+            .as_ref()
+            .and_then(|data| data.get("replacement")?.as_str());
+        if let Some(replacement) = replacement {
+            let edit = TextEdit::new(d.range, replacement.to_owned());
+            actions.push(fix(d, format!("Replace with `{replacement}`"), edit, true));
+        } else if d.code.as_ref() == Some(&unknown_fact)
+            && let Some((declaration, edit)) = fact_declaration(ws, path, d.range)
+        {
+            actions.push(fix(d, format!("Declare `{declaration}`"), edit, false));
+        }
+    }
+    actions
+}
+
+/// The declaration of the unknown fact written at `range`, inserted after the file's last
+/// `fact` (else its ladder, else its `policy` line, else at the top).
+fn fact_declaration(ws: &Workspace, path: &Path, range: Range) -> Option<(String, TextEdit)> {
+    let text = ws.text(path)?;
+    let (analysis, file) = ws.analysis(path)?;
+    if !analysis.fresh {
+        return None;
+    }
+    let lines = LineIndex::new(text);
+    let start = lines.offset(range.start);
+    let fact = text.get(start..lines.offset(range.end))?;
+    let is_path = fact.contains('.')
+        && fact
+            .split('.')
+            .all(|s| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_'));
+    let index = &analysis.index;
+    let head = fact.split('.').next().unwrap_or_default();
+    if !is_path
+        || index.schema.is_namespace(fact)
+        || index.declaration(&Symbol::Check(head.to_owned())).is_some()
+    {
+        return None;
+    }
+    let module = analysis.checked.modules.iter().find(|m| m.file == file)?;
+    let offset = u32::try_from(start).ok()?;
+    let ty = module
+        .items
+        .iter()
+        .flat_map(item_exprs)
+        .find(|e| e.span.start <= offset && offset <= e.span.end)
+        .and_then(|e| e.hinted_type(fact))
+        .unwrap_or("bool");
+    let last = |pick: fn(&ItemKind) -> bool| module.items.iter().rfind(|i| pick(&i.kind));
+    let anchor = last(|k| matches!(k, ItemKind::Fact(_)))
+        .or_else(|| last(|k| matches!(k, ItemKind::Ladder(_))))
+        .or_else(|| last(|k| matches!(k, ItemKind::Policy(_))));
+    let at = anchor.map_or(Position::new(0, 0), |item| {
+        Position::new(lines.position(item.span.end as usize).line + 1, 0)
+    });
+    let declaration = format!("fact {fact}: {ty}");
+    let edit = TextEdit::new(Range::new(at, at), format!("{declaration}\n"));
+    Some((declaration, edit))
+}
+
+/// The top-level expressions of an item.
+fn item_exprs(item: &crate::ast::Item) -> Vec<&crate::ast::Expr> {
+    match &item.kind {
+        ItemKind::Rule(rule) => vec![&rule.body],
+        ItemKind::Gate(gate) => gate.items().iter().map(|r| &r.expr).collect(),
+        ItemKind::Escalate(e) => vec![&e.when],
+        ItemKind::Checklist(items) => items.iter().map(|c| &c.expr).collect(),
+        ItemKind::Policy(_)
+        | ItemKind::Import(_)
+        | ItemKind::Ladder(_)
+        | ItemKind::Fact(_)
+        | ItemKind::Check(_) => Vec::new(),
+    }
 }

@@ -11,7 +11,7 @@
 //! | hover, definition, references | the analysis' [`index`] and diagnostics |
 //! | completion | the fact schema, the index's names, the built-in functions |
 //! | formatting | [`crate::fmt`] |
-//! | codeAction | the did-you-mean replacements carried by diagnostics |
+//! | codeAction | the did-you-mean replacements carried by diagnostics; a `fact` for an unknown one |
 
 mod features;
 mod index;
@@ -221,8 +221,11 @@ impl Server<'_> {
             }
             CodeActionRequest::METHOD => {
                 let p: lsp_types::CodeActionParams = params(request)?;
+                let uri = &p.text_document.uri;
                 to_json(&features::code_actions(
-                    &p.text_document.uri,
+                    ws,
+                    &path(uri)?,
+                    uri,
                     &p.context.diagnostics,
                 ))
             }
