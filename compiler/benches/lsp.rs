@@ -38,7 +38,7 @@ fn open_standard() -> (Workspace, PathBuf, [String; 2]) {
     let edited = text.replacen("> 0", "> 1", 1);
     assert_ne!(text, edited, "the edit changes the policy");
     let uri = lsp_types::Uri::from_str(&format!("file://{}", path.display())).unwrap();
-    let mut ws = Workspace::new();
+    let mut ws = Workspace::new(Options::default());
     let published = ws.open(path.clone(), uri, text.clone());
     assert_eq!(published.len(), 1);
     assert!(published[0].1.is_empty(), "the standard policy is clean");

@@ -32,8 +32,14 @@ struct Client {
 
 impl Client {
     fn start() -> Client {
+        Client::start_with(&[])
+    }
+
+    /// `phasevc lsp` with more arguments.
+    fn start_with(args: &[&Path]) -> Client {
         let mut child = Command::new(env!("CARGO_BIN_EXE_phasevc"))
             .arg("lsp")
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -613,6 +619,43 @@ fn an_unknown_fact_is_declared_by_a_quick_fix_with_the_type_its_use_suggests() {
                 json!("Declare `fact team.coverage: int`"),
                 insert("fact team.coverage: int")
             ),
+        ]
+    );
+    client.finish();
+}
+
+#[test]
+fn plugin_descriptions_given_to_the_server_check_the_policy_s_checks() {
+    let dir = scratch("lsp_plugins");
+    let description = dir.join("tls.json");
+    std::fs::write(
+        &description,
+        r#"{"name": "tls-settings", "config": [{"name": "min_tls", "type": "string", "required": true}]}"#,
+    )
+    .unwrap();
+    let file = dir.join("p.phasev");
+    let text = "policy p\nladder { a b }\ncheck tls = plugin \"tls-settings\" { min_tsl: \"1.2\" }\ngate a -> b {\n  require \"tls\": tls.passed\n}\n";
+    std::fs::write(&file, text).unwrap();
+    let plugin = Path::new("--plugin");
+    let mut client = Client::start_with(&[plugin, &description]);
+    client.initialize();
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri(&file), "languageId": "phasev", "version": 1, "text": text}}),
+    );
+    let published = client.published(1);
+    let found: Vec<(Value, Value)> = published[0]
+        .1
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["code"].clone(), d["range"].clone()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (json!("phasev::check::plugin_config"), range(2, 6, 9)),
+            (json!("phasev::check::plugin_config"), range(2, 36, 43)),
         ]
     );
     client.finish();

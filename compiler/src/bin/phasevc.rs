@@ -56,7 +56,10 @@ enum Command {
         report: ReportArgs,
     },
     /// Serve editors: a language server (LSP) over stdin and stdout.
-    Lsp,
+    Lsp {
+        #[command(flatten)]
+        plugins: PluginArgs,
+    },
     /// Show the long explanation of a diagnostic code, or list all codes.
     Explain {
         /// A code such as `phasev::check::unknown_fact` (or just `unknown_fact`).
@@ -72,13 +75,19 @@ struct ReportArgs {
     /// Treat warnings as failures (exit 1).
     #[arg(long)]
     deny_warnings: bool,
+    #[command(flatten)]
+    plugins: PluginArgs,
+}
+
+#[derive(clap::Args, Debug)]
+struct PluginArgs {
     /// A plugin's description (`phasev-eval plugin inspect FILE --format json`), so checks of
     /// that plugin are checked against it: configuration, reads and outputs. Repeatable.
     #[arg(long = "plugin", value_name = "DESCRIPTION.json")]
     plugins: Vec<PathBuf>,
 }
 
-impl ReportArgs {
+impl PluginArgs {
     /// The compiler options the `--plugin` descriptions give; an unreadable one is a message.
     fn options(&self) -> Result<Options, String> {
         let mut options = Options::default();
@@ -137,7 +146,7 @@ fn main() -> ExitCode {
             report,
         } => compile(&file, &output, emit, &report),
         Command::Explain { code } => explain(code.as_deref()),
-        Command::Lsp => lsp(),
+        Command::Lsp { plugins } => lsp(&plugins),
     };
     ExitCode::from(code)
 }
@@ -157,7 +166,7 @@ fn report(compilation: &Compilation, args: &ReportArgs) -> u8 {
 }
 
 /// The options of `args`, or exit 2 after saying why they cannot be had.
-fn options(args: &ReportArgs) -> Result<Options, u8> {
+fn options(args: &PluginArgs) -> Result<Options, u8> {
     args.options().map_err(|e| {
         eprintln!("error: {e}");
         2
@@ -165,7 +174,7 @@ fn options(args: &ReportArgs) -> Result<Options, u8> {
 }
 
 fn check(files: &[PathBuf], args: &ReportArgs) -> u8 {
-    let options = match options(args) {
+    let options = match options(&args.plugins) {
         Ok(options) => options,
         Err(code) => return code,
     };
@@ -249,7 +258,7 @@ fn compile(file: &Path, output: &Path, emit: Option<Emit>, args: &ReportArgs) ->
             return 2;
         }
     };
-    let options = match options(args) {
+    let options = match options(&args.plugins) {
         Ok(options) => options,
         Err(code) => return code,
     };
@@ -317,10 +326,14 @@ fn format_files(files: &[PathBuf], check_only: bool) -> u8 {
 
 /// Runs the language server until the client exits; the exit code is LSP's (0 after a
 /// `shutdown`, 1 otherwise, 2 when stdin or stdout fails).
-fn lsp() -> u8 {
+fn lsp(plugins: &PluginArgs) -> u8 {
+    let options = match options(plugins) {
+        Ok(options) => options,
+        Err(code) => return code,
+    };
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
-    match phasev_compiler::lsp::serve(&mut stdin.lock(), &mut stdout.lock()) {
+    match phasev_compiler::lsp::serve(&mut stdin.lock(), &mut stdout.lock(), options) {
         Ok(phasev_compiler::lsp::Ended::Clean) => 0,
         Ok(phasev_compiler::lsp::Ended::WithoutShutdown) => 1,
         Err(err) => {

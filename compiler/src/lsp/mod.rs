@@ -42,6 +42,8 @@ use serde::de::DeserializeOwned;
 
 pub use workspace::{Published, Workspace};
 
+use crate::Options;
+
 /// How the session ended, for the exit code: LSP asks for 0 after `shutdown` then `exit`,
 /// and 1 when the client exits without shutting down (or the stream just ends).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,11 +52,16 @@ pub enum Ended {
     WithoutShutdown,
 }
 
-/// Serves one client on `input`/`output` until `exit` or the end of the input.
-pub fn serve(input: &mut dyn BufRead, output: &mut dyn Write) -> io::Result<Ended> {
+/// Serves one client on `input`/`output` until `exit` or the end of the input, checking
+/// with `options` (the plugin descriptions `phasevc lsp --plugin` was given).
+pub fn serve(
+    input: &mut dyn BufRead,
+    output: &mut dyn Write,
+    options: Options,
+) -> io::Result<Ended> {
     let mut server = Server {
         output,
-        workspace: Workspace::new(),
+        workspace: Workspace::new(options),
         state: State::Uninitialized,
     };
     loop {
@@ -350,7 +357,7 @@ mod tests {
             exit.len()
         );
         let mut output = Vec::new();
-        let ended = serve(&mut input.as_bytes(), &mut output).ok();
+        let ended = serve(&mut input.as_bytes(), &mut output, Options::default()).ok();
         assert_eq!(ended, Some(Ended::WithoutShutdown));
         let output = String::from_utf8_lossy(&output);
         let body = output.split("\r\n\r\n").nth(1).unwrap_or("");

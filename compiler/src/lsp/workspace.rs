@@ -77,8 +77,12 @@ impl FileSystem for Overlay<'_> {
 }
 
 impl Workspace {
-    pub fn new() -> Self {
-        Workspace::default()
+    /// No document open yet; policies will be checked with `options`.
+    pub fn new(options: Options) -> Self {
+        Workspace {
+            options,
+            ..Workspace::default()
+        }
     }
 
     /// Opens or replaces a document and re-checks; returns the diagnostics to publish.
