@@ -13,6 +13,8 @@
 //! | analyze | typed program          | warnings                 | [`analyze`]   |
 //! | lower   | typed program          | [`ir::Program`]          | [`lower`]     |
 //! | fmt     | [`ast::Module`] + text | canonical text           | [`fmt`]       |
+//!
+//! [`lsp`] serves editors (`phasevc lsp`) from [`check_with`], the same stages minus lowering.
 
 // pest is built without its `std` feature (whose per-call stack probe costs a fifth of the
 // parse); its generated code then names `alloc`. `parser::nesting` bounds the recursion instead.
@@ -25,6 +27,7 @@ pub mod fmt;
 pub mod ir;
 pub mod load;
 pub mod lower;
+pub mod lsp;
 pub mod parser;
 pub mod schema;
 pub mod source;
@@ -67,13 +70,7 @@ pub fn compile_path(root: &Path, options: &Options) -> Compilation {
 
 /// Compiles the policy rooted at `root`, reading files through `fs`.
 pub fn compile_with(root: &Path, fs: &dyn load::FileSystem, options: &Options) -> Compilation {
-    let mut diagnostics = Diagnostics::default();
-    let loaded = load::load(root, fs, &mut diagnostics);
-    let typed = if loaded.complete {
-        check::check(&loaded.modules, options, &mut diagnostics)
-    } else {
-        None
-    };
+    let (loaded, typed, mut diagnostics) = load_and_check(root, fs, options);
     let load::Loaded {
         sources, modules, ..
     } = loaded;
@@ -88,6 +85,49 @@ pub fn compile_with(root: &Path, fs: &dyn load::FileSystem, options: &Options) -
         typed,
         program,
     }
+}
+
+/// What an editor needs after each change: every diagnostic `phasevc check` reports, and the
+/// syntax trees for navigation. Nothing is lowered.
+#[derive(Debug)]
+pub struct Checked {
+    pub sources: SourceMap,
+    /// The files that parsed, root first.
+    pub modules: Vec<ast::Module>,
+    pub diagnostics: Diagnostics,
+    pub typed: Option<typed::Program>,
+}
+
+/// Loads, checks and analyses the policy rooted at `root` (the errors and warnings of
+/// [`compile_with`], without lowering), keeping the syntax trees.
+pub fn check_with(root: &Path, fs: &dyn load::FileSystem, options: &Options) -> Checked {
+    let (loaded, typed, mut diagnostics) = load_and_check(root, fs, options);
+    if let Some(t) = &typed {
+        diagnostics.extend(analyze::analyze(t));
+    }
+    Checked {
+        sources: loaded.sources,
+        modules: loaded.modules,
+        diagnostics,
+        typed,
+    }
+}
+
+/// The stages every entry point shares: load `root` and its imports, then check them when
+/// every file was read and parsed.
+fn load_and_check(
+    root: &Path,
+    fs: &dyn load::FileSystem,
+    options: &Options,
+) -> (load::Loaded, Option<typed::Program>, Diagnostics) {
+    let mut diagnostics = Diagnostics::default();
+    let loaded = load::load(root, fs, &mut diagnostics);
+    let typed = if loaded.complete {
+        check::check(&loaded.modules, options, &mut diagnostics)
+    } else {
+        None
+    };
+    (loaded, typed, diagnostics)
 }
 
 /// Requirements from which a helper thread analyses beside lowering (both only read the typed

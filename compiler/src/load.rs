@@ -207,7 +207,6 @@ impl Loader<'_> {
             }
         };
         self.stack.push(path.clone());
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let imports: Vec<_> = module
             .items
             .iter()
@@ -230,7 +229,7 @@ impl Loader<'_> {
                 );
                 continue;
             };
-            let target = normalize(&dir.join(&*rel));
+            let target = resolve_import(&path, &rel);
             if let Some(pos) = self.stack.iter().position(|p| *p == target) {
                 let chain: Vec<String> = self.stack[pos..]
                     .iter()
@@ -280,7 +279,14 @@ fn unreadable(span: Span, path: &Path, err: &io::Error) -> Diagnostic {
     .label("cannot be read")
 }
 
-fn display_name(path: &Path) -> String {
+/// The file an `import "rel"` in `importer` names: relative to the importing file, normalised.
+pub fn resolve_import(importer: &Path, rel: &str) -> PathBuf {
+    let dir = importer.parent().unwrap_or(Path::new(""));
+    normalize(&dir.join(rel))
+}
+
+/// The name a file gets in the [`SourceMap`]: the path as given, or as an import resolved it.
+pub fn display_name(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 

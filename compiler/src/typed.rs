@@ -231,6 +231,21 @@ impl Builtin {
         }
     }
 
+    /// How it is called and what it gives, for editors (hover and completion).
+    pub fn signature(self) -> &'static str {
+        match self {
+            Builtin::Len => "len(xs: list<T> | string) -> int",
+            Builtin::Exists => {
+                "exists(path) -> bool  (whether the fact is present; never inconclusive)"
+            }
+            Builtin::Matches => "matches(text: string, pattern: \"regex\") -> bool",
+            Builtin::Min => "min(xs: list<T>) -> T  or  min(a: T, b: T, …) -> T",
+            Builtin::Max => "max(xs: list<T>) -> T  or  max(a: T, b: T, …) -> T",
+            Builtin::Sum => "sum(xs: list<T>) -> T  (numbers, durations or percentages)",
+            Builtin::Known => "known(e) -> bool  (true, or inconclusive with what `e` lacked)",
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<Builtin> {
         Builtin::ALL.iter().copied().find(|b| b.name() == name)
     }

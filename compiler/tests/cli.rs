@@ -57,7 +57,8 @@ fn check_reports_errors_with_code_and_span_and_exits_2() {
         .stderr(predicate::str::contains(
             "did you mean `tests.unit.failed`?",
         ))
-        .stderr(predicate::str::contains("\u{1b}[").not());
+        .stderr(predicate::str::contains("\u{1b}[").not())
+        .stdout(format!("{}: failed, 1 error, 0 warnings\n", file.display()));
 }
 
 #[test]
@@ -165,6 +166,39 @@ fn compile_writes_both_forms_with_one_digest() {
     let from_json =
         phasev_compiler::ir::Program::from_json(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(ir, from_json);
+}
+
+#[test]
+fn compile_infers_the_form_from_the_extension_and_refuses_a_mismatch() {
+    let dir = scratch("compile_extension");
+    let policy = repo("policies/phase-v.phasev");
+    let json = dir.join("out.json");
+    phasevc()
+        .arg("compile")
+        .arg(&policy)
+        .arg("-o")
+        .arg(&json)
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(&json).unwrap();
+    assert!(phasev_compiler::ir::Program::from_json(&text).is_ok());
+
+    let refused = dir.join("bin.json");
+    phasevc()
+        .arg("compile")
+        .arg(&policy)
+        .arg("-o")
+        .arg(&refused)
+        .args(["--emit", "bin"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(format!(
+            "error: `{}` ends in `.json` but `--emit bin` writes the binary IR; name it \
+             `.phir`, or write JSON with `--emit json`\n",
+            refused.display()
+        ));
+    assert!(!refused.exists());
 }
 
 #[test]

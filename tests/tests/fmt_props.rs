@@ -125,8 +125,12 @@ fn item() -> impl Strategy<Value = String> {
             format!("ladder {{ {} }}", body.join("\n"))
         }),
         (path(), scalar.clone()).prop_map(|(p, t)| format!("fact {p}: list<{{a: {t}, b: {{c: {t}}}}}>")),
-        (name(), prop::collection::vec((name(), scalar), 0..3), expr()).prop_map(|(n, params, body)| {
-            let params: Vec<String> = params.into_iter().map(|(p, t)| format!("{p}: {t}")).collect();
+        (name(), prop::collection::vec((name(), prop::option::of(scalar)), 0..3), expr()).prop_map(|(n, params, body)| {
+            // A parameter's type may be left out.
+            let params: Vec<String> = params
+                .into_iter()
+                .map(|(p, t)| t.map_or(p.clone(), |t| format!("{p}: {t}")))
+                .collect();
             if params.is_empty() {
                 format!("rule {n} = {body}")
             } else {

@@ -195,7 +195,8 @@ pub struct RuleDecl {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
     pub name: Ident,
-    pub ty: TypeExpr,
+    /// `None` when the type is left to the checker, which takes it from the rule's calls.
+    pub ty: Option<TypeExpr>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -351,6 +352,75 @@ pub enum StrPart {
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
+}
+
+impl Expr {
+    /// A likely type for the name or dotted path `name` from how this expression uses it, for
+    /// fixes that must write a type (an untyped rule parameter, a fact to declare): compared
+    /// with or added to a literal, the literal's type; an operand of `and`, `or`, `not` or an
+    /// `if`'s condition, `bool`. A guess from the syntax, never a judgement of the checker.
+    pub fn hinted_type(&self, name: &str) -> Option<&'static str> {
+        let is_name = |e: &Expr| match &e.kind {
+            ExprKind::Path(p) => {
+                p.segments.len() == name.split('.').count()
+                    && p.segments
+                        .iter()
+                        .zip(name.split('.'))
+                        .all(|(s, n)| *s.name == *n)
+            }
+            _ => false,
+        };
+        let literal = |e: &Expr| match &e.kind {
+            ExprKind::Int(_) => Some("int"),
+            ExprKind::Float(_) => Some("float"),
+            ExprKind::Str(_) => Some("string"),
+            ExprKind::Bool(_) => Some("bool"),
+            ExprKind::Duration { .. } => Some("duration"),
+            ExprKind::Percent(_) => Some("percent"),
+            ExprKind::Date(_) => Some("date"),
+            _ => None,
+        };
+        match &self.kind {
+            ExprKind::Binary(op, operands) => {
+                let [a, b] = &**operands;
+                if matches!(op, BinaryOp::And | BinaryOp::Or) && (is_name(a) || is_name(b)) {
+                    return Some("bool");
+                }
+                if is_name(a)
+                    && let Some(t) = literal(b)
+                {
+                    return Some(t);
+                }
+                if is_name(b)
+                    && let Some(t) = literal(a)
+                {
+                    return Some(t);
+                }
+                a.hinted_type(name).or_else(|| b.hinted_type(name))
+            }
+            ExprKind::Unary(UnaryOp::Not, e) if is_name(e) => Some("bool"),
+            ExprKind::Unary(_, e) | ExprKind::Field(e, _) => e.hinted_type(name),
+            ExprKind::Call(_, args) | ExprKind::List(args) => {
+                args.iter().find_map(|a| a.hinted_type(name))
+            }
+            ExprKind::Quant { over, body, .. } => {
+                over.hinted_type(name).or_else(|| body.hinted_type(name))
+            }
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                if is_name(cond) {
+                    return Some("bool");
+                }
+                [cond, then, otherwise]
+                    .into_iter()
+                    .find_map(|e| e.hinted_type(name))
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

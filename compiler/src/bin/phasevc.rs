@@ -1,4 +1,4 @@
-//! `phasevc`: check, format, compile and explain `.phasev` policies.
+//! `phasevc`: check, format, compile and explain `.phasev` policies, and serve editors (`lsp`).
 //!
 //! Exit codes: 0 clean; 1 warnings with `--deny-warnings` (or files to reformat with
 //! `fmt --check`); 2 errors in the policy or on the command line.
@@ -48,11 +48,17 @@ enum Command {
         /// Where to write the IR.
         #[arg(short, long)]
         output: PathBuf,
-        /// JSON for people, or the compact binary form for pipelines.
-        #[arg(long, value_enum, default_value_t = Emit::Bin)]
-        emit: Emit,
+        /// JSON for people, or the compact binary form for pipelines. Without it, the
+        /// output's extension decides: `.json` is JSON, anything else binary.
+        #[arg(long, value_enum)]
+        emit: Option<Emit>,
         #[command(flatten)]
         report: ReportArgs,
+    },
+    /// Serve editors: a language server (LSP) over stdin and stdout.
+    Lsp {
+        #[command(flatten)]
+        plugins: PluginArgs,
     },
     /// Show the long explanation of a diagnostic code, or list all codes.
     Explain {
@@ -69,13 +75,19 @@ struct ReportArgs {
     /// Treat warnings as failures (exit 1).
     #[arg(long)]
     deny_warnings: bool,
+    #[command(flatten)]
+    plugins: PluginArgs,
+}
+
+#[derive(clap::Args, Debug)]
+struct PluginArgs {
     /// A plugin's description (`phasev-eval plugin inspect FILE --format json`), so checks of
     /// that plugin are checked against it: configuration, reads and outputs. Repeatable.
     #[arg(long = "plugin", value_name = "DESCRIPTION.json")]
     plugins: Vec<PathBuf>,
 }
 
-impl ReportArgs {
+impl PluginArgs {
     /// The compiler options the `--plugin` descriptions give; an unreadable one is a message.
     fn options(&self) -> Result<Options, String> {
         let mut options = Options::default();
@@ -96,10 +108,30 @@ enum Format {
     Json,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Emit {
     Json,
     Bin,
+}
+
+impl Emit {
+    /// The form to write to `output`: the one asked for, else the one its extension names. A
+    /// binary IR in a `.json` file would fool every reader, so that mismatch is refused.
+    fn resolve(asked: Option<Emit>, output: &Path) -> Result<Emit, String> {
+        let json_name = output
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        match (asked, json_name) {
+            (Some(Emit::Bin), true) => Err(format!(
+                "`{}` ends in `.json` but `--emit bin` writes the binary IR; \
+                 name it `.phir`, or write JSON with `--emit json`",
+                output.display()
+            )),
+            (Some(emit), _) => Ok(emit),
+            (None, true) => Ok(Emit::Json),
+            (None, false) => Ok(Emit::Bin),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -114,6 +146,7 @@ fn main() -> ExitCode {
             report,
         } => compile(&file, &output, emit, &report),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Lsp { plugins } => lsp(&plugins),
     };
     ExitCode::from(code)
 }
@@ -133,7 +166,7 @@ fn report(compilation: &Compilation, args: &ReportArgs) -> u8 {
 }
 
 /// The options of `args`, or exit 2 after saying why they cannot be had.
-fn options(args: &ReportArgs) -> Result<Options, u8> {
+fn options(args: &PluginArgs) -> Result<Options, u8> {
     args.options().map_err(|e| {
         eprintln!("error: {e}");
         2
@@ -141,7 +174,7 @@ fn options(args: &ReportArgs) -> Result<Options, u8> {
 }
 
 fn check(files: &[PathBuf], args: &ReportArgs) -> u8 {
-    let options = match options(args) {
+    let options = match options(&args.plugins) {
         Ok(options) => options,
         Err(code) => return code,
     };
@@ -157,9 +190,11 @@ fn check(files: &[PathBuf], args: &ReportArgs) -> u8 {
             }
             Format::Human => {
                 worst = worst.max(report(&compilation, args));
-                if let Some(program) = &compilation.typed {
-                    println!("{}: {}", file.display(), summary(program, &compilation));
-                }
+                let line = match &compilation.typed {
+                    Some(program) => summary(program, &compilation),
+                    None => failed_summary(&compilation),
+                };
+                println!("{}: {line}", file.display());
             }
         }
     }
@@ -172,11 +207,6 @@ fn check(files: &[PathBuf], args: &ReportArgs) -> u8 {
 /// One line saying what a policy that compiled contains.
 fn summary(program: &phasev_compiler::typed::Program, compilation: &Compilation) -> String {
     let requirements: usize = program.gates.iter().map(|g| g.requirements.len()).sum();
-    let warnings = compilation
-        .diagnostics
-        .iter()
-        .filter(|d| d.level() == diag::Level::Warning)
-        .count();
     format!(
         "ok, policy `{}`: {}, {}, {}, {}, {}, {}",
         program.name,
@@ -185,8 +215,25 @@ fn summary(program: &phasev_compiler::typed::Program, compilation: &Compilation)
         counted(requirements, "requirement"),
         counted(program.escalations.len(), "escalation"),
         counted(program.checklist.len(), "checklist item"),
-        counted(warnings, "warning"),
+        counted(count(compilation, diag::Level::Warning), "warning"),
     )
+}
+
+/// One line for a policy that did not compile: how many errors and warnings were printed.
+fn failed_summary(compilation: &Compilation) -> String {
+    format!(
+        "failed, {}, {}",
+        counted(count(compilation, diag::Level::Error), "error"),
+        counted(count(compilation, diag::Level::Warning), "warning"),
+    )
+}
+
+fn count(compilation: &Compilation, level: diag::Level) -> usize {
+    compilation
+        .diagnostics
+        .iter()
+        .filter(|d| d.level() == level)
+        .count()
 }
 
 fn counted(n: usize, noun: &str) -> String {
@@ -203,8 +250,15 @@ fn exit_for(compilation: &Compilation, args: &ReportArgs) -> u8 {
     }
 }
 
-fn compile(file: &Path, output: &Path, emit: Emit, args: &ReportArgs) -> u8 {
-    let options = match options(args) {
+fn compile(file: &Path, output: &Path, emit: Option<Emit>, args: &ReportArgs) -> u8 {
+    let emit = match Emit::resolve(emit, output) {
+        Ok(emit) => emit,
+        Err(why) => {
+            eprintln!("error: {why}");
+            return 2;
+        }
+    };
+    let options = match options(&args.plugins) {
         Ok(options) => options,
         Err(code) => return code,
     };
@@ -268,6 +322,25 @@ fn format_files(files: &[PathBuf], check_only: bool) -> u8 {
         }
     }
     code
+}
+
+/// Runs the language server until the client exits; the exit code is LSP's (0 after a
+/// `shutdown`, 1 otherwise, 2 when stdin or stdout fails).
+fn lsp(plugins: &PluginArgs) -> u8 {
+    let options = match options(plugins) {
+        Ok(options) => options,
+        Err(code) => return code,
+    };
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    match phasev_compiler::lsp::serve(&mut stdin.lock(), &mut stdout.lock(), options) {
+        Ok(phasev_compiler::lsp::Ended::Clean) => 0,
+        Ok(phasev_compiler::lsp::Ended::WithoutShutdown) => 1,
+        Err(err) => {
+            eprintln!("error: phasevc lsp: {err}");
+            2
+        }
+    }
 }
 
 fn explain(code: Option<&str>) -> u8 {

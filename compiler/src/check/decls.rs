@@ -274,9 +274,11 @@ impl<'a> Checker<'a> {
             );
             return;
         }
-        let mut params: Vec<(String, Type)> = Vec::new();
+        let mut params: Vec<(String, Option<Type>)> = Vec::new();
         for p in &decl.params {
-            self.check_type_expr(&p.ty);
+            if let Some(ty) = &p.ty {
+                self.check_type_expr(ty);
+            }
             if params.iter().any(|(n, _)| **n == *p.name.name) {
                 self.diags.push(
                     Diagnostic::new(
@@ -288,12 +290,13 @@ impl<'a> Checker<'a> {
                     .help("give each parameter its own name"),
                 );
             }
-            params.push((p.name.name.to_string(), Type::from_ast(&p.ty)));
+            params.push((p.name.name.to_string(), p.ty.as_ref().map(Type::from_ast)));
         }
         self.rule_index.insert(name.to_owned(), self.rules.len());
         self.rules.push(RuleSlot {
             decl,
             params,
+            called: false,
             state: RuleState::Unchecked,
         });
         self.typed_rules.push(None);

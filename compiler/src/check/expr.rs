@@ -3,7 +3,7 @@
 
 use super::{Checker, RuleState, Scope};
 use crate::ast::{self, BinaryOp, ExprKind as K, Ident, QuantKind, Span, StrPart, UnaryOp};
-use crate::diag::{Code, Diagnostic, did_you_mean};
+use crate::diag::{Code, Diagnostic, closest, did_you_mean};
 use crate::typed::{self, Builtin, ExprKind as T, FactOrigin};
 use crate::types::{Const, Type};
 
@@ -150,7 +150,7 @@ impl Checker<'_> {
             let out_ident = &segs[1];
             let outputs = &self.checks[check].outputs;
             let Some((_, ty)) = outputs.iter().find(|(n, _)| **n == *out_ident.name) else {
-                let help = did_you_mean(&out_ident.name, outputs.iter().map(|(n, _)| n.as_str()));
+                let near = closest(&out_ident.name, outputs.iter().map(|(n, _)| n.as_str()));
                 let list: Vec<_> = outputs.iter().map(|(n, _)| format!("`{n}`")).collect();
                 self.diags.push(
                     Diagnostic::new(
@@ -159,7 +159,8 @@ impl Checker<'_> {
                         format!("check `{head}` has no output `{}`", out_ident.name),
                     )
                     .label("not an output of this check")
-                    .help(help.unwrap_or_else(|| format!("its outputs are {}", list.join(", ")))),
+                    .help(format!("its outputs are {}", list.join(", ")))
+                    .suggest(near),
                 );
                 return None;
             };
@@ -218,9 +219,10 @@ impl Checker<'_> {
             );
             return;
         }
-        let help = did_you_mean(&text, self.schema.iter().map(|(p, _)| p))
-            .or_else(|| did_you_mean(names[0], self.check_index.keys().map(String::as_str)))
+        // A misspelt check name is suggested in words only: the span is the whole path.
+        let help = did_you_mean(names[0], self.check_index.keys().map(String::as_str))
             .unwrap_or_else(|| format!("declare it with `fact {text}: <type>`, or see the built-in schema in the language guide"));
+        let near = closest(&text, self.schema.iter().map(|(p, _)| p));
         self.diags.push(
             Diagnostic::new(
                 Code::UnknownFact,
@@ -228,7 +230,8 @@ impl Checker<'_> {
                 format!("unknown fact `{text}`"),
             )
             .label("not in the fact schema")
-            .help(help),
+            .help(help)
+            .suggest(near),
         );
     }
 
@@ -252,11 +255,12 @@ impl Checker<'_> {
             .chain(self.rule_index.keys().cloned())
             .chain(std::iter::once("target".to_owned()))
             .collect();
-        let help = did_you_mean(name, candidates.iter().map(String::as_str))
-            .or_else(|| {
-                self.schema.is_namespace(name).then(|| {
-                    format!("`{name}` is a fact namespace: read one of its facts, e.g. `{name}.…`")
-                })
+        let near = closest(name, candidates.iter().map(String::as_str));
+        let help = self
+            .schema
+            .is_namespace(name)
+            .then(|| {
+                format!("`{name}` is a fact namespace: read one of its facts, e.g. `{name}.…`")
             })
             .or_else(|| {
                 self.check_index.contains_key(name).then(|| {
@@ -270,7 +274,8 @@ impl Checker<'_> {
                 format!("unknown name `{name}`"),
             )
             .label("not a rule, rung, variable or `target`")
-            .help(help.unwrap_or_else(|| "declare a rule with `rule name = …`".to_owned())),
+            .help(help.unwrap_or_else(|| "declare a rule with `rule name = …`".to_owned()))
+            .suggest(near),
         );
         None
     }
@@ -300,7 +305,7 @@ impl Checker<'_> {
             let Type::Record(fields) = &record else {
                 return None;
             };
-            let help = did_you_mean(&field.name, fields.iter().map(|(n, _)| n.as_str()));
+            let near = closest(&field.name, fields.iter().map(|(n, _)| n.as_str()));
             self.diags.push(
                 Diagnostic::new(
                     Code::UnknownField,
@@ -316,7 +321,7 @@ impl Checker<'_> {
                     ),
                 )
                 .label("unknown field")
-                .maybe_help(help),
+                .suggest(near),
             );
             return None;
         };
@@ -537,7 +542,7 @@ impl Checker<'_> {
             .map(|b| b.name())
             .chain(self.rule_index.keys().map(String::as_str))
             .collect();
-        let help = did_you_mean(&name.name, candidates.iter().copied());
+        let near = closest(&name.name, candidates.iter().copied());
         self.diags.push(
             Diagnostic::new(
                 Code::UnknownName,
@@ -545,10 +550,8 @@ impl Checker<'_> {
                 format!("unknown function or rule `{}`", name.name),
             )
             .label("not defined")
-            .help(help.unwrap_or_else(|| {
-                "the built-in functions are len, exists, known, matches, min, max and sum"
-                    .to_owned()
-            })),
+            .help("the built-in functions are len, exists, known, matches, min, max and sum")
+            .suggest(near),
         );
         None
     }
@@ -713,20 +716,41 @@ impl Checker<'_> {
             }
             return self.arity(name, span, &want, args.len());
         }
+        self.rules[rule].called = true;
         let mut typed_args = Vec::new();
         let mut ok = true;
-        for (arg, (pname, pty)) in args.iter().zip(&params) {
-            match self.expr(arg, scope) {
-                Some(a) if a.ty.fits(pty) => typed_args.push(a),
-                Some(a) => {
+        for (i, (arg, (pname, pty))) in args.iter().zip(&params).enumerate() {
+            match (self.expr(arg, scope), pty) {
+                (Some(a), Some(pty)) if a.ty.fits(pty) => typed_args.push(a),
+                // An untyped parameter takes the type of its first argument.
+                (Some(a), None) => {
+                    self.rules[rule].params[i].1 = Some(a.ty.clone());
+                    typed_args.push(a);
+                }
+                (Some(a), Some(pty)) => {
                     ok = false;
+                    let help = if self.rules[rule].decl.params[i].ty.is_none() {
+                        format!(
+                            "`{pty}` comes from the rule's first call checked; declare the type to choose it, e.g. `{pname}: {}`",
+                            a.ty
+                        )
+                    } else {
+                        "pass a value of the declared type (records need at least the declared fields)".to_owned()
+                    };
                     self.diags.push(
-                        Diagnostic::new(Code::TypeMismatch, arg.span, format!("argument `{pname}` of rule `{}` expects `{pty}`, found `{}`", name.name, a.ty))
-                            .label(format!("found `{}`", a.ty))
-                            .help("pass a value of the declared type (records need at least the declared fields)"),
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            arg.span,
+                            format!(
+                                "argument `{pname}` of rule `{}` expects `{pty}`, found `{}`",
+                                name.name, a.ty
+                            ),
+                        )
+                        .label(format!("found `{}`", a.ty))
+                        .help(help),
                     );
                 }
-                None => ok = false,
+                (None, _) => ok = false,
             }
         }
         let ret = self.rule_type(rule, span)?;
@@ -786,15 +810,20 @@ impl Checker<'_> {
         }
     }
 
+    /// Checks a rule's body once its parameters' types are known; a rule with an untyped
+    /// parameter waits for a call to give it one.
     pub(super) fn check_rule(&mut self, rule: usize) {
         if !matches!(self.rules[rule].state, RuleState::Unchecked) {
             return;
         }
+        let Some(params) = self.rules[rule].typed_params() else {
+            return;
+        };
         self.rules[rule].state = RuleState::InProgress;
         self.rule_stack.push(rule);
         let decl = self.rules[rule].decl;
         let mut scope = Scope {
-            vars: self.rules[rule].params.clone(),
+            vars: params.clone(),
         };
         let body = self.expr(&decl.body, &mut scope);
         self.rule_stack.pop();
@@ -802,7 +831,7 @@ impl Checker<'_> {
         if let Some(body) = body {
             self.typed_rules[rule] = Some(typed::Rule {
                 name: decl.name.name.to_string(),
-                params: self.rules[rule].params.clone(),
+                params,
                 ret: body.ty.clone(),
                 body,
                 span: decl.name.span,

@@ -5,9 +5,9 @@ use std::borrow::Cow;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use super::{Checker, Scope};
+use super::{Checker, RuleState, Scope};
 use crate::ast::{self, EscalateItemKind, ItemKind, ReqKind, Severity, Span};
-use crate::diag::{Code, Diagnostic};
+use crate::diag::{Code, Diagnostic, closest};
 use crate::typed;
 
 impl Checker<'_> {
@@ -15,6 +15,32 @@ impl Checker<'_> {
     pub(super) fn check_rules(&mut self) {
         for rule in 0..self.rules.len() {
             self.check_rule(rule);
+        }
+    }
+
+    /// A rule with an untyped parameter is checked at its first call; one that nothing calls
+    /// leaves the type unknown, so each such parameter is reported with the fix.
+    pub(super) fn check_uncalled_rules(&mut self) {
+        for slot in &self.rules {
+            if slot.called || !matches!(slot.state, RuleState::Unchecked) {
+                continue;
+            }
+            let rule = &slot.decl.name.name;
+            for p in slot.decl.params.iter().filter(|p| p.ty.is_none()) {
+                let name = &p.name.name;
+                let ty = slot.decl.body.hinted_type(name).unwrap_or("<type>");
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::UntypedParam,
+                        p.name.span,
+                        format!("the type of parameter `{name}` of rule `{rule}` cannot be inferred"),
+                    )
+                    .label("no call of the rule gives it a type")
+                    .help(format!(
+                        "an untyped parameter takes the type of its argument in the rule's first call, and nothing calls `{rule}`: write it `{name}: {ty}`"
+                    )),
+                );
+            }
         }
     }
 
@@ -42,10 +68,8 @@ impl Checker<'_> {
             return Some(r);
         }
         if !self.rungs.is_empty() {
-            let help = self.rung_suggestion(&ident.name).unwrap_or_else(|| {
-                let names: Vec<_> = self.rungs.iter().map(|r| format!("`{}`", r.name)).collect();
-                format!("the rungs are {}", names.join(", "))
-            });
+            let names: Vec<_> = self.rungs.iter().map(|r| format!("`{}`", r.name)).collect();
+            let near = closest(&ident.name, self.rungs.iter().map(|r| r.name.as_str()));
             self.diags.push(
                 Diagnostic::new(
                     Code::UnknownRung,
@@ -53,7 +77,8 @@ impl Checker<'_> {
                     format!("`{}` is not a rung of the ladder", ident.name),
                 )
                 .label("unknown rung")
-                .help(help),
+                .help(format!("the rungs are {}", names.join(", ")))
+                .suggest(near),
             );
         }
         None

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::ast::{self, Span};
-use crate::diag::{Diagnostics, did_you_mean};
+use crate::diag::Diagnostics;
 use crate::schema::Schema;
 use crate::typed::{self, FactId, FactOrigin, RuleId};
 use crate::types::Type;
@@ -131,6 +131,7 @@ pub fn check(
     cx.check_plugin_reads();
     cx.check_rules();
     cx.check_items(modules);
+    cx.check_uncalled_rules();
     let errors = cx.diags.has_errors();
     diags.extend(std::mem::take(&mut cx.diags));
     if errors || modules.is_empty() {
@@ -142,8 +143,22 @@ pub fn check(
 /// A rule as declared, and how far its checking has got.
 struct RuleSlot<'a> {
     decl: &'a ast::RuleDecl,
-    params: Vec<(String, Type)>,
+    /// Each parameter's type: declared, or taken from the first call (`None` until then).
+    params: Vec<(String, Option<Type>)>,
+    /// Whether some call of the rule was checked (so an untyped parameter that is still
+    /// unknown had a call whose argument was in error, already reported).
+    called: bool,
     state: RuleState,
+}
+
+impl RuleSlot<'_> {
+    /// The parameters with their types, once every type is known.
+    fn typed_params(&self) -> Option<Vec<(String, Type)>> {
+        self.params
+            .iter()
+            .map(|(name, ty)| Some((name.clone(), ty.clone()?)))
+            .collect()
+    }
 }
 
 #[derive(Clone)]
@@ -236,10 +251,6 @@ impl<'a> Checker<'a> {
             .iter()
             .position(|r| r.name == name)
             .and_then(|i| u32::try_from(i).ok())
-    }
-
-    fn rung_suggestion(&self, name: &str) -> Option<String> {
-        did_you_mean(name, self.rungs.iter().map(|r| r.name.as_str()))
     }
 
     /// The fact id of a schema path, interning it on first use.

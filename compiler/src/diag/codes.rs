@@ -147,6 +147,17 @@ of its imports. Its order is the promotion order.";
 "A gate promotes a feature upward: its target rung must come after its source rung in the
 ladder. `gate cloud_prod -> cloud_staging` is not a promotion.";
 
+    UntypedParam = "phasev::check::untyped_param", Error, "a rule parameter's type cannot be inferred",
+"A rule's parameters may leave out their types: each untyped parameter takes the type of its
+argument in the first call of the rule that is checked, and every other call must pass that
+type. A rule that nothing calls gives them no type, so write the types out:
+
+    rule tests_green(failed, total) = failed == 0 and total > 0
+    require \"unit\": tests_green(tests.unit.failed, tests.unit.total)   // both are int
+
+    rule spare(failed) = failed == 0                   // error: nothing calls `spare`
+    rule spare(failed: int) = failed == 0              // correct (and an unused rule)";
+
     RuleCycle = "phasev::check::rule_cycle", Error, "rules refer to each other recursively",
 "Rules are expanded like macros with bounded evaluation, so a rule may not refer to itself,
 directly or through other rules. Express repetition with a quantifier (`all x in xs: …`).";

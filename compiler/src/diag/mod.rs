@@ -34,6 +34,8 @@ pub struct Diagnostic {
     label: String,
     secondary: Vec<(Span, String)>,
     help: Option<String>,
+    /// What the primary span should read instead (a did-you-mean), for editors to apply.
+    replacement: Option<String>,
     related: Vec<Diagnostic>,
     source: Option<NamedSource<Arc<str>>>,
 }
@@ -51,6 +53,7 @@ impl Diagnostic {
             label: String::new(),
             secondary: Vec::new(),
             help: None,
+            replacement: None,
             related: Vec::new(),
             source: None,
         }
@@ -69,6 +72,16 @@ impl Diagnostic {
     pub fn maybe_help(mut self, text: Option<String>) -> Self {
         if text.is_some() {
             self.help = text;
+        }
+        self
+    }
+
+    /// A did-you-mean: when the primary span is a misspelling of `near`, the help says so
+    /// (replacing any other help) and editors can apply the replacement.
+    pub fn suggest(mut self, near: Option<&str>) -> Self {
+        if let Some(near) = near {
+            self.help = Some(format!("did you mean `{near}`?"));
+            self.replacement = Some(near.to_owned());
         }
         self
     }
@@ -103,6 +116,26 @@ impl Diagnostic {
 
     pub fn help_text(&self) -> Option<&str> {
         self.help.as_deref()
+    }
+
+    /// The text of the primary label.
+    pub fn label_text(&self) -> &str {
+        &self.label
+    }
+
+    /// What the primary span should read instead, when the diagnostic is a did-you-mean.
+    pub fn replacement(&self) -> Option<&str> {
+        self.replacement.as_deref()
+    }
+
+    /// The other labels in the primary span's file.
+    pub fn secondary(&self) -> &[(Span, String)] {
+        &self.secondary
+    }
+
+    /// Notes pointing into other files.
+    pub fn related(&self) -> &[Diagnostic] {
+        &self.related
     }
 
     /// Attaches the source text so the diagnostic renders on its own.

@@ -159,7 +159,10 @@ impl Formatter<'_> {
                     let list: Vec<String> = rule
                         .params
                         .iter()
-                        .map(|p| format!("{}: {}", p.name.name, type_expr(&p.ty)))
+                        .map(|p| match &p.ty {
+                            Some(ty) => format!("{}: {}", p.name.name, type_expr(ty)),
+                            None => p.name.name.to_string(),
+                        })
                         .collect();
                     format!("({})", list.join(", "))
                 };

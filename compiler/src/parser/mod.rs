@@ -588,7 +588,7 @@ impl<'i> Cx<'i> {
                     for param in pair.into_inner() {
                         let mut p = param.into_inner();
                         let name = self.lower_ident(next(&mut p));
-                        let ty = self.lower_type(next(&mut p));
+                        let ty = p.next().map(|t| self.lower_type(t));
                         params.push(Param { name, ty });
                     }
                 }
