@@ -20,15 +20,17 @@
 //! Coverage: each requirement's outcomes across all cases; a policy whose tests never see a
 //! requirement both pass and fail is not fully tested.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use phasev_compiler::diag::closest;
 use phasev_compiler::ir::Program;
 use serde::Deserialize;
 
 use crate::decide::{Decision, Outcome};
 use crate::eval::Evaluator;
-use crate::facts::{Document, FactRules, Facts, FactsError, apply_documents};
+use crate::facts::{Document, FactRules, Facts, apply_documents};
+use crate::facts_json;
 use crate::neutral::xml;
 
 #[derive(Clone, Debug, Deserialize)]
@@ -84,6 +86,14 @@ pub enum SuiteError {
         help("see the format in `phasev-eval test --help` and policies/phase-v.tests.toml")
     )]
     Invalid { file: PathBuf, reason: String },
+    /// A key of the suite's `[facts]` names no fact the policy reads: every case would test
+    /// less than it says.
+    #[error("{}: [facts] {problems}", file.display())]
+    #[diagnostic(
+        code(phasev::test::unknown_fact),
+        help("a policy test sets only facts its policy reads; fix the path, or remove it")
+    )]
+    UnknownFact { file: PathBuf, problems: String },
 }
 
 impl Suite {
@@ -99,18 +109,139 @@ impl Suite {
     }
 }
 
-/// Runs every case of `suite` against `program`; `file` names the suite in messages.
-pub fn run(program: &Program, suite: &Suite, file: &Path) -> Vec<CaseResult> {
+/// Runs every case of `suite` against `program`; `file` names the suite in messages. A key of
+/// the suite's `[facts]` that names no fact the policy reads is an error; a case's is a
+/// failure of that case.
+pub fn run(program: &Program, suite: &Suite, file: &Path) -> Result<Vec<CaseResult>, SuiteError> {
+    let known = Known::of(program);
+    let problems = known.unread(&suite.facts);
+    if !problems.is_empty() {
+        return Err(SuiteError::UnknownFact {
+            file: file.to_owned(),
+            problems: problems.join("; "),
+        });
+    }
     let evaluator = Evaluator::new(program);
-    suite
+    Ok(suite
         .cases
         .iter()
-        .map(|case| run_case(program, &evaluator, suite, case, file))
-        .collect()
+        .map(|case| run_case(program, &known, &evaluator, suite, case, file))
+        .collect())
+}
+
+/// The fact paths a policy reads and the namespaces above them.
+struct Known<'p> {
+    paths: Vec<&'p str>,
+    facts: HashSet<&'p str>,
+    namespaces: HashSet<&'p str>,
+}
+
+impl<'p> Known<'p> {
+    fn of(program: &'p Program) -> Known<'p> {
+        let paths: Vec<&str> = program.slots.iter().map(|s| s.path.as_str()).collect();
+        let namespaces = paths
+            .iter()
+            .flat_map(|p| p.match_indices('.').map(|(i, _)| &p[..i]))
+            .collect();
+        Known {
+            facts: paths.iter().copied().collect(),
+            paths,
+            namespaces,
+        }
+    }
+
+    /// What is wrong with each key of a case's or the suite's facts that names no fact the
+    /// policy reads (a misspelling would leave the fact it meant as it was, and the case
+    /// testing less than it says), with the nearest path that does.
+    fn unread(&self, facts: &toml::Table) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (key, value) in expand(facts) {
+            match (key.as_str(), value) {
+                (facts_json::OBSERVED_AT, _) => {}
+                ("features", toml::Value::Table(features)) => {
+                    for (feature, value) in features {
+                        let toml::Value::Table(table) = value else {
+                            problems.push(format!("`features.{feature}` is not a table of facts"));
+                            continue;
+                        };
+                        for (path, unknown) in self.unknown("", table) {
+                            problems.push(self.problem(
+                                &format!("features.{feature}."),
+                                &path,
+                                unknown,
+                            ));
+                        }
+                    }
+                }
+                (key, value) => {
+                    let one = toml::Table::from_iter([(key.to_owned(), value)]);
+                    for (path, unknown) in self.unknown("", one) {
+                        problems.push(self.problem("", &path, unknown));
+                    }
+                }
+            }
+        }
+        problems
+    }
+
+    /// The paths under `prefix` in `table` that are neither a fact nor a namespace holding
+    /// facts; `true` when the path is a namespace given a value instead of a table.
+    fn unknown(&self, prefix: &str, table: toml::Table) -> Vec<(String, bool)> {
+        let mut out = Vec::new();
+        for (key, value) in table {
+            let path = if prefix.is_empty() {
+                key
+            } else {
+                format!("{prefix}.{key}")
+            };
+            if self.facts.contains(path.as_str()) {
+                continue;
+            }
+            match value {
+                toml::Value::Table(inner) if self.namespaces.contains(path.as_str()) => {
+                    out.extend(self.unknown(&path, inner));
+                }
+                _ => {
+                    let namespace = self.namespaces.contains(path.as_str());
+                    out.push((path, namespace));
+                }
+            }
+        }
+        out
+    }
+
+    fn problem(&self, written_prefix: &str, path: &str, namespace: bool) -> String {
+        if namespace {
+            return format!(
+                "`{written_prefix}{path}` is a namespace of facts, not a fact: give its facts \
+                 (`{path}.…`)"
+            );
+        }
+        match closest(path, self.paths.iter().copied()) {
+            Some(meant) => format!(
+                "`{written_prefix}{path}` is not a fact the policy reads (did you mean `{meant}`?)"
+            ),
+            None => format!("`{written_prefix}{path}` is not a fact the policy reads"),
+        }
+    }
+
+    /// What is wrong with an `unset` entry that names no fact the policy reads.
+    fn unset_problem(&self, path: &str) -> Option<String> {
+        if self.facts.contains(path) {
+            return None;
+        }
+        Some(match closest(path, self.paths.iter().copied()) {
+            Some(meant) => format!(
+                "`unset` names `{path}`, which is not a fact the policy reads (did you mean `{meant}`?)"
+            ),
+            None => format!("`unset` names `{path}`, which is not a fact the policy reads"),
+        })
+    }
 }
 
 fn run_case(
     program: &Program,
+    known: &Known<'_>,
     evaluator: &Evaluator<'_>,
     suite: &Suite,
     case: &Case,
@@ -138,10 +269,19 @@ fn run_case(
             decision: None,
         };
     };
+    failures.extend(known.unread(&case.facts));
+    failures.extend(case.unset.iter().filter_map(|p| known.unset_problem(p)));
+    if !failures.is_empty() {
+        return CaseResult {
+            name: case.name.clone(),
+            failures,
+            decision: None,
+        };
+    }
     let facts = match facts(program, suite, case, &feature, file) {
         Ok(f) => f,
         Err(e) => {
-            failures.push(e.to_string());
+            failures.push(e);
             return CaseResult {
                 name: case.name.clone(),
                 failures,
@@ -209,16 +349,19 @@ fn outcome_name(outcome: Outcome) -> &'static str {
     }
 }
 
+/// The facts of a case: the suite's, the case's over them, its `unset` removed (each of
+/// which names a fact: [`Known::unset_problem`]). The error is the case's failure.
 fn facts(
     program: &Program,
     suite: &Suite,
     case: &Case,
     feature: &str,
     file: &Path,
-) -> Result<Facts, FactsError> {
-    let to_doc = |table: &toml::Table| -> Result<Document, FactsError> {
-        let text = toml::to_string(&expand(table)).unwrap_or_default();
-        Document::parse(program, file, &text, true)
+) -> Result<Facts, String> {
+    let to_doc = |table: &toml::Table| -> Result<Document, String> {
+        let text = toml::to_string(&expand(table))
+            .map_err(|e| format!("its facts do not make a facts document: {e}"))?;
+        Document::parse(program, file, &text, true).map_err(|e| e.to_string())
     };
     let docs = [to_doc(&suite.facts)?, to_doc(&case.facts)?];
     let mut facts = Facts::missing(program);

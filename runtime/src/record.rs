@@ -78,6 +78,18 @@ pub enum RecordError {
         recorded: String,
         found: String,
     },
+    /// A part of a record that does not serialise: the record is not written rather than
+    /// written with that part empty.
+    #[error("cannot make the decision record: its {what} does not serialise: {source}")]
+    #[diagnostic(
+        code(phasev::record::unserialisable),
+        help("this is a bug in phasev: please report it with the policy and facts")
+    )]
+    Unserialisable {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// A value in the form facts files use (the inverse of [`slot_value`]).
@@ -112,8 +124,8 @@ pub fn to_json(program: &Program, value: &Value, ty: &Type) -> Json {
 }
 
 /// The sha256 of the facts' JSON (object keys sorted, so it is canonical).
-fn facts_digest(facts: &[RecordedFact]) -> String {
-    digest(&serde_json::to_vec(facts).unwrap_or_default())
+fn facts_digest(facts: &[RecordedFact]) -> Result<String, serde_json::Error> {
+    Ok(digest(&serde_json::to_vec(facts)?))
 }
 
 /// The sha256 of the decision's JSON (object keys sorted, so it is canonical).
@@ -126,7 +138,11 @@ fn digest(bytes: &[u8]) -> String {
 }
 
 /// The record of one decision.
-pub fn record(program: &Program, facts: &Facts, decision: &Decision) -> Record {
+pub fn record(
+    program: &Program,
+    facts: &Facts,
+    decision: &Decision,
+) -> Result<Record, RecordError> {
     let recorded: Vec<RecordedFact> = facts
         .iter()
         .filter_map(|(slot, fact)| {
@@ -144,18 +160,19 @@ pub fn record(program: &Program, facts: &Facts, decision: &Decision) -> Record {
             })
         })
         .collect();
-    let decided = serde_json::to_value(decision).unwrap_or(Json::Null);
-    Record {
+    let unserialisable = |what| move |source| RecordError::Unserialisable { what, source };
+    let decided = serde_json::to_value(decision).map_err(unserialisable("decision"))?;
+    Ok(Record {
         record_version: RECORD_VERSION,
         policy_digest: program.digest(),
-        policy: serde_json::from_str(&program.to_json()).unwrap_or(Json::Null),
+        policy: serde_json::from_str(&program.to_json()).map_err(unserialisable("policy"))?,
         feature: decision.feature.clone(),
         target: decision.target.clone(),
-        facts_digest: facts_digest(&recorded),
+        facts_digest: facts_digest(&recorded).map_err(unserialisable("facts"))?,
         facts: recorded,
         decision_digest: decision_digest(&decided),
         decision: decided,
-    }
+    })
 }
 
 /// Reads a record and checks that its policy is the one it was decided with.
@@ -185,7 +202,10 @@ pub fn read(file: &Path) -> Result<(Record, Program), RecordError> {
             found,
         });
     }
-    let found = facts_digest(&record.facts);
+    let found = facts_digest(&record.facts).map_err(|source| RecordError::Unserialisable {
+        what: "facts",
+        source,
+    })?;
     if found != record.facts_digest {
         return Err(RecordError::Tampered {
             what: "facts list",

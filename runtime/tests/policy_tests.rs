@@ -135,3 +135,55 @@ fn broken_test_files_are_usage_errors() {
         .code(1)
         .stdout(predicate::str::contains("`svc.ok` must be a bool"));
 }
+
+/// A case that sets a fact the policy does not read tests less than it says: a misspelt key
+/// (`svc.errros`), a namespace given a value, or an `unset` of no fact would leave the fact
+/// meant as it was, and the case would pass. Each fails the case, naming the nearest fact.
+#[test]
+fn a_case_that_sets_no_fact_the_policy_reads_fails() {
+    let file = suite(
+        "misspelt.tests.toml",
+        "[facts]\nsvc = { ok = true, errors = 0, quota = \"1%\" }\n\n\
+         [[case]]\nname = \"misspelt\"\nto = \"staging\"\nfacts = { \"svc.errros\" = 7 }\nexpect = \"pass\"\n\n\
+         [[case]]\nname = \"namespace\"\nto = \"staging\"\nfacts = { svc = 1 }\nexpect = \"pass\"\n\n\
+         [[case]]\nname = \"per feature\"\nto = \"staging\"\nfacts = { features = { f = { svc = { okk = false } } } }\nexpect = \"pass\"\n\n\
+         [[case]]\nname = \"unset\"\nto = \"staging\"\nunset = [\"svc.okay\", \"nothing.like.it\"]\nexpect = \"pass\"\n\n\
+         [[case]]\nname = \"right\"\nto = \"staging\"\nfacts = { \"svc.errors\" = 7, features = { f = { svc = { ok = true } } } }\nunset = [\"svc.quota\"]\nexpect = \"warn\"\n",
+    );
+    let out = eval().arg("test").arg(&file).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    for expected in [
+        "test misspelt ... FAILED",
+        "`svc.errros` is not a fact the policy reads (did you mean `svc.errors`?)",
+        "test namespace ... FAILED",
+        "`svc` is a namespace of facts, not a fact: give its facts (`svc.…`)",
+        "test per feature ... FAILED",
+        "`features.f.svc.okk` is not a fact the policy reads (did you mean `svc.ok`?)",
+        "test unset ... FAILED",
+        "`unset` names `svc.okay`, which is not a fact the policy reads (did you mean `svc.ok`?)",
+        "`unset` names `nothing.like.it`, which is not a fact the policy reads",
+        "test right ... ok",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} not in:\n{stdout}");
+    }
+}
+
+/// A key of the suite's `[facts]` that names no fact the policy reads is an error of the file.
+#[test]
+fn suite_facts_that_the_policy_does_not_read_are_an_error() {
+    let file = suite(
+        "suite-facts.tests.toml",
+        "[facts]\nsvc = { ok = true, eror = 0 }\n\n[[case]]\nname = \"x\"\nto = \"staging\"\nexpect = \"pass\"\n",
+    );
+    eval()
+        .arg("test")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "{}: [facts] `svc.eror` is not a fact the policy reads (did you mean `svc.errors`?)",
+            file.display()
+        )))
+        .stderr(predicate::str::contains("phasev::test::unknown_fact"));
+}

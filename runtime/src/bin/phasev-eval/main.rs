@@ -359,8 +359,14 @@ fn run(cli: Cli) -> Result<u8, Stop> {
             check_promotion(&inputs.program, &feature, stage, target).map_err(|e| report(&e))?;
             let decision = Evaluator::new(&inputs.program).decide(&feature, &facts, target);
             if let Some(path) = record {
-                let rec = phasev_runtime::record::record(&inputs.program, &facts, &decision);
-                let text = serde_json::to_string_pretty(&rec).unwrap_or_default();
+                let rec = phasev_runtime::record::record(&inputs.program, &facts, &decision)
+                    .map_err(|e| report(&e))?;
+                let text = serde_json::to_string_pretty(&rec).map_err(|source| {
+                    report(&phasev_runtime::record::RecordError::Unserialisable {
+                        what: "JSON text",
+                        source,
+                    })
+                })?;
                 write_output(Some(&path), &(text + "\n"))?;
             }
             let root = inputs.project.as_ref().map(|p| p.root.as_path());
@@ -391,7 +397,7 @@ fn run(cli: Cli) -> Result<u8, Stop> {
             let suite = Suite::read(&file).map_err(|e| report(&e))?;
             let dir = file.parent().unwrap_or(Path::new("."));
             let program = load_policy(&dir.join(&suite.policy), &Options::default())?;
-            let results = policy_test::run(&program, &suite, &file);
+            let results = policy_test::run(&program, &suite, &file).map_err(|e| report(&e))?;
             let coverage = policy_test::coverage(&program, &results);
             let partial: Vec<&String> = coverage
                 .iter()
