@@ -15,6 +15,7 @@ use std::time::Instant;
 use phasev_compiler::ir::hex;
 use phasev_compiler::{Options, compile_path};
 use phasev_runtime::config::{Grants, PluginLimits, PluginManifest};
+use phasev_runtime::decide::Outcome;
 use phasev_runtime::eval::{Evaluator, Scope};
 use phasev_runtime::facts::{Document, FactRules, Facts, apply_documents};
 use phasev_runtime::plugin::{
@@ -96,7 +97,7 @@ fn main() {
         facts: vec![("tests.unit.failed".to_owned(), Ok(json!(0)))],
     };
     let outcome = plugin.evaluate(&request).unwrap();
-    assert_eq!(outcome.findings[0].status, "pass");
+    assert_eq!(outcome.findings[0].status, Outcome::Pass);
     let runs = 15;
     let call = time(runs, || {
         for _ in 0..CALLS {

@@ -59,14 +59,23 @@ pub enum Outcome {
     Inconclusive,
 }
 
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Inconclusive => "inconclusive",
+        }
+    }
+}
+
 /// A fact a requirement read, as it was.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Read {
     pub path: String,
     /// The value as a policy writes it, or why there is none (`missing`, `stale (…)`).
     pub value: String,
-    /// `present`, `missing`, `stale` or `error`.
-    pub state: &'static str,
+    pub state: FactState,
     /// The value as a facts file writes it (typed JSON), when present.
     pub json: Option<serde_json::Value>,
     pub source: Option<String>,
@@ -77,8 +86,10 @@ pub struct RequirementResult {
     /// `from -> to` of the gate.
     pub gate: String,
     pub name: String,
-    pub kind: &'static str,
-    pub severity: &'static str,
+    #[serde(serialize_with = "keyword")]
+    pub kind: ReqKind,
+    #[serde(serialize_with = "keyword")]
+    pub severity: Severity,
     pub outcome: Outcome,
     pub reads: Vec<Read>,
     /// For an inconclusive requirement: the facts it lacked and the limits it hit.
@@ -92,7 +103,8 @@ pub struct RequirementResult {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EscalationResult {
     pub title: String,
-    pub severity: &'static str,
+    #[serde(serialize_with = "keyword")]
+    pub severity: Severity,
     /// `None` when the condition could not be decided.
     pub fired: Option<bool>,
     pub undecided_because: Vec<String>,
@@ -124,19 +136,22 @@ pub struct ChecklistResult {
     pub undecided_because: Vec<String>,
 }
 
-fn kind_name(kind: ReqKind) -> &'static str {
-    match kind {
-        ReqKind::Require => "require",
-        ReqKind::Warn => "warn",
-    }
+/// Serialises a policy keyword (a requirement's kind, a severity) as the policy writes it.
+pub(crate) fn keyword<T: std::fmt::Display, S: serde::Serializer>(
+    value: &T,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
 }
 
-pub fn severity_name(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Critical => "critical",
-        Severity::Warning => "warning",
-        Severity::Info => "info",
-    }
+/// What a requirement found at a fact it read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FactState {
+    Present,
+    Missing,
+    Stale,
+    Error,
 }
 
 impl Evaluator<'_> {
@@ -197,8 +212,8 @@ impl Evaluator<'_> {
                 requirements.push(RequirementResult {
                     gate: gate_name.clone(),
                     name: req.name.clone(),
-                    kind: kind_name(req.kind),
-                    severity: severity_name(req.severity),
+                    kind: req.kind,
+                    severity: req.severity,
                     outcome,
                     reads: reads(program, facts, &scope.reads),
                     undecided_because: result
@@ -248,7 +263,7 @@ impl Evaluator<'_> {
                 };
                 EscalationResult {
                     title: text(&esc.title),
-                    severity: severity_name(esc.severity),
+                    severity: esc.severity,
                     fired: fired.as_ref().ok().copied(),
                     undecided_because: fired
                         .err()
@@ -512,10 +527,10 @@ fn reads(program: &Program, facts: &Facts, slots: &[u32]) -> Vec<Read> {
                     (Err(absent), _) => absent.to_string(),
                 },
                 state: match &fact.value {
-                    Ok(_) => "present",
-                    Err(Absent::Missing) => "missing",
-                    Err(Absent::Stale { .. }) => "stale",
-                    Err(Absent::Error(_)) => "error",
+                    Ok(_) => FactState::Present,
+                    Err(Absent::Missing) => FactState::Missing,
+                    Err(Absent::Stale { .. }) => FactState::Stale,
+                    Err(Absent::Error(_)) => FactState::Error,
                 },
                 json,
                 source: fact.source.as_ref().map(|s| s.0.to_string()),
@@ -554,7 +569,7 @@ pub fn verdict(requirements: &[RequirementResult], escalations: &[EscalationResu
     let required = |outcome| {
         requirements
             .iter()
-            .any(|r| r.kind == "require" && r.outcome == outcome)
+            .any(|r| r.kind == ReqKind::Require && r.outcome == outcome)
     };
     Tally {
         failed: required(Outcome::Fail),
@@ -562,7 +577,7 @@ pub fn verdict(requirements: &[RequirementResult], escalations: &[EscalationResu
         escalated: escalations.iter().any(|e| e.fired == Some(true)),
         warned: requirements
             .iter()
-            .any(|r| r.kind == "warn" && r.outcome != Outcome::Pass),
+            .any(|r| r.kind == ReqKind::Warn && r.outcome != Outcome::Pass),
     }
     .verdict()
 }

@@ -295,7 +295,7 @@ fn run_case(
             .requirements
             .iter()
             .filter(|r| r.outcome != Outcome::Pass)
-            .map(|r| format!("{} {:?}: {}", r.kind, r.name, outcome_name(r.outcome)))
+            .map(|r| format!("{} {:?}: {}", r.kind, r.name, r.outcome.as_str()))
             .collect();
         failures.push(format!(
             "expected {}, got {}{}",
@@ -310,7 +310,7 @@ fn run_case(
     }
     for (name, want) in &case.requirements {
         let last = decision.requirements.iter().rev().find(|r| &r.name == name);
-        match last.map(|r| outcome_name(r.outcome)) {
+        match last.map(|r| r.outcome.as_str()) {
             None => failures.push(format!(
                 "no requirement {name:?} in the gates up to {}",
                 case.to
@@ -338,14 +338,6 @@ fn run_case(
         name: case.name.clone(),
         failures,
         decision: Some(decision),
-    }
-}
-
-fn outcome_name(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Pass => "pass",
-        Outcome::Fail => "fail",
-        Outcome::Inconclusive => "inconclusive",
     }
 }
 

@@ -2,6 +2,7 @@
 //! Completeness Checklist, the Deployment Report and escalation blocks; and one decision in
 //! Markdown, JUnit XML, SARIF and GitHub Actions annotations.
 
+use phasev_compiler::ast::{ReqKind, Severity};
 use phasev_compiler::ir::Program;
 
 use crate::decide::{ChecklistResult, Decision, EscalationResult, Outcome, RequirementResult};
@@ -43,11 +44,11 @@ fn cell(status: &FeatureStatus, rung: u32) -> &'static str {
 }
 
 /// The process's severity markers: 🔴 critical, 🟡 warning, 🟢 info.
-pub fn severity_mark(severity: &str) -> &'static str {
+pub fn severity_mark(severity: Severity) -> &'static str {
     match severity {
-        "critical" => "🔴",
-        "warning" => "🟡",
-        _ => "🟢",
+        Severity::Critical => "🔴",
+        Severity::Warning => "🟡",
+        Severity::Info => "🟢",
     }
 }
 
@@ -56,7 +57,7 @@ pub fn severity_mark(severity: &str) -> &'static str {
 pub fn blockers(status: &FeatureStatus) -> Vec<String> {
     let mut out = status.blockers.clone();
     if let Some(d) = &status.next {
-        for r in d.requirements.iter().filter(|r| r.kind == "require") {
+        for r in d.requirements.iter().filter(|r| r.kind == ReqKind::Require) {
             let line = match r.outcome {
                 Outcome::Fail => requirement_line(r, &r.why, ""),
                 Outcome::Inconclusive => requirement_line(r, &r.undecided_because, "undecided: "),
@@ -82,7 +83,7 @@ fn warnings(status: &FeatureStatus) -> Vec<String> {
     for r in d
         .requirements
         .iter()
-        .filter(|r| r.kind == "warn" && r.outcome != Outcome::Pass)
+        .filter(|r| r.kind == ReqKind::Warn && r.outcome != Outcome::Pass)
     {
         let line = match r.outcome {
             Outcome::Inconclusive => {
@@ -281,14 +282,6 @@ pub fn escalation_block(e: &EscalationResult) -> String {
     out
 }
 
-fn outcome_word(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Pass => "pass",
-        Outcome::Fail => "fail",
-        Outcome::Inconclusive => "inconclusive",
-    }
-}
-
 /// Why a requirement came out as it did, in one line.
 fn reason(r: &RequirementResult) -> String {
     r.why
@@ -310,7 +303,7 @@ pub fn decision_markdown(d: &Decision) -> String {
     for r in &d.requirements {
         let mark = match (r.outcome, r.kind) {
             (Outcome::Pass, _) => "✅",
-            (Outcome::Fail, "warn") => "⚠️",
+            (Outcome::Fail, ReqKind::Warn) => "⚠️",
             (Outcome::Fail, _) => "❌",
             (Outcome::Inconclusive, _) => "⏳",
         };
@@ -321,7 +314,7 @@ pub fn decision_markdown(d: &Decision) -> String {
             markdown_cell(&r.name),
             severity_mark(r.severity),
             r.severity,
-            outcome_word(r.outcome),
+            r.outcome.as_str(),
             markdown_cell(&reason(r))
         ));
     }
@@ -337,12 +330,12 @@ pub fn decision_junit(d: &Decision) -> String {
     let failures = d
         .requirements
         .iter()
-        .filter(|r| r.kind == "require" && r.outcome == Outcome::Fail)
+        .filter(|r| r.kind == ReqKind::Require && r.outcome == Outcome::Fail)
         .count();
     let errors = d
         .requirements
         .iter()
-        .filter(|r| r.kind == "require" && r.outcome == Outcome::Inconclusive)
+        .filter(|r| r.kind == ReqKind::Require && r.outcome == Outcome::Inconclusive)
         .count();
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"{} → {}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\">\n",
@@ -359,7 +352,7 @@ pub fn decision_junit(d: &Decision) -> String {
         let why = neutral::xml(&reason(r));
         let body = match (r.outcome, r.kind) {
             (Outcome::Pass, _) => None,
-            (Outcome::Fail, "warn") | (Outcome::Inconclusive, "warn") => {
+            (Outcome::Fail | Outcome::Inconclusive, ReqKind::Warn) => {
                 Some(format!("<skipped message=\"warning: {why}\"/>"))
             }
             (Outcome::Fail, _) => Some(format!("<failure message=\"{why}\"/>")),
@@ -391,14 +384,14 @@ pub fn decision_github(d: &Decision, secrets: &[SecretLocation]) -> String {
     for r in &d.requirements {
         let level = match (r.outcome, r.kind) {
             (Outcome::Pass, _) => continue,
-            (Outcome::Fail, "require") => "error",
+            (Outcome::Fail, ReqKind::Require) => "error",
             _ => "warning",
         };
         out.push_str(&format!(
             "::{level} title={}::{} {}: {}\n",
             github_property(&format!("{} → {}: {}", d.feature, d.target, r.name)),
             r.kind,
-            outcome_word(r.outcome),
+            r.outcome.as_str(),
             github_message(&reason(r))
         ));
     }
@@ -470,13 +463,13 @@ pub fn decision_sarif(d: &Decision, secrets: &[SecretLocation]) -> String {
         let id = format!("requirement/{}", r.name);
         rule(id.clone(), r.name.clone());
         let level = match (r.outcome, r.kind) {
-            (Outcome::Fail, "require") => "error",
+            (Outcome::Fail, ReqKind::Require) => "error",
             _ => "warning",
         };
         results.push(serde_json::json!({
             "ruleId": id,
             "level": level,
-            "message": {"text": format!("{} → {}: {} {} ({}): {}", d.feature, d.target, r.kind, outcome_word(r.outcome), r.gate, reason(r))}
+            "message": {"text": format!("{} → {}: {} {} ({}): {}", d.feature, d.target, r.kind, r.outcome.as_str(), r.gate, reason(r))}
         }));
     }
     let doc = serde_json::json!({
@@ -546,7 +539,10 @@ pub fn deployment(
         .iter()
         .filter(|r| Some(&r.gate) == into.as_ref())
         .collect();
-    let failed = |o| reqs.iter().any(|r| r.kind == "require" && r.outcome == o);
+    let failed = |o| {
+        reqs.iter()
+            .any(|r| r.kind == ReqKind::Require && r.outcome == o)
+    };
     let result = match (&into, failed(Outcome::Fail), failed(Outcome::Inconclusive)) {
         (None, _, _) => "SUCCESS (the first rung has no gate)",
         (_, true, _) => "FAILURE",

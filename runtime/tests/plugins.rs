@@ -9,10 +9,12 @@
 
 use std::path::{Path, PathBuf};
 
+use phasev_compiler::ast::Severity;
 use phasev_compiler::check::Options;
 use phasev_compiler::compile_path;
 use phasev_compiler::ir::{Program, hex};
 use phasev_runtime::config::{Grants, PluginLimits, PluginManifest, Project};
+use phasev_runtime::decide::Outcome as Status;
 use phasev_runtime::facts::{Absent, Facts};
 use phasev_runtime::plugin::{
     Compiler, DEFAULT_MAX_FUNCTIONS, DEFAULT_MAX_PLUGIN_SIZE, Host, HostSettings, Lookup, Outcome,
@@ -113,11 +115,11 @@ fn hostile_plugins_fail_only_their_own_call() {
     // Every call is a fresh instance: a static counter never sees a second call.
     for _ in 0..3 {
         let outcome = mode(&tight, "state").unwrap();
-        assert_eq!(outcome.findings[0].status, "pass", "{outcome:?}");
+        assert_eq!(outcome.findings[0].status, Status::Pass, "{outcome:?}");
         assert!(outcome.outputs.contains(&("calls".to_owned(), json!(1))));
     }
     // The host still serves well-behaved calls.
-    assert_eq!(mode(&tight, "ok").unwrap().findings[0].status, "pass");
+    assert_eq!(mode(&tight, "ok").unwrap().findings[0].status, Status::Pass);
 }
 
 /// `limits.stack` is the plugin's own: a recursion that fits the default stack overflows a
@@ -460,7 +462,7 @@ fn compiled_plugins_are_cached_and_a_damaged_entry_is_recompiled() {
             ..request(json!({}))
         })
         .unwrap();
-    assert_eq!(outcome.findings[0].status, "pass");
+    assert_eq!(outcome.findings[0].status, Status::Pass);
     assert_eq!(second.load(None, &m, Path::new("")).unwrap().1, Lookup::Hit);
 }
 
@@ -758,7 +760,7 @@ fn tls_settings_finds_old_versions_and_skipped_verification_at_their_line() {
     let failed: Vec<_> = outcome
         .findings
         .iter()
-        .filter(|f| f.status == "fail")
+        .filter(|f| f.status == Status::Fail)
         .collect();
     assert_eq!(failed.len(), 2, "{outcome:?}");
     let at: Vec<_> = failed.iter().filter_map(|f| f.location.clone()).collect();
@@ -809,7 +811,7 @@ fn adr_format_checks_every_adr_the_plan_links() {
     assert_eq!(output(&outcome, "adrs"), json!(2), "{outcome:?}");
     assert_eq!(output(&outcome, "malformed"), json!(1), "{outcome:?}");
     assert!(
-        outcome.findings.iter().any(|f| f.status == "fail"),
+        outcome.findings.iter().any(|f| f.status == Status::Fail),
         "{outcome:?}"
     );
 }
@@ -889,11 +891,11 @@ fn a_javascript_plugin_runs_in_the_same_sandbox() {
         })
     };
     let enough = call(9, "cloud_prod").unwrap();
-    assert_eq!(enough.findings[0].status, "pass", "{enough:?}");
+    assert_eq!(enough.findings[0].status, Status::Pass, "{enough:?}");
     assert_eq!(output(&enough, "done_ratio"), json!(0.9));
     let short = call(5, "cloud_prod").unwrap();
-    assert_eq!(short.findings[0].status, "fail", "{short:?}");
-    assert_eq!(short.findings[0].severity, "critical");
+    assert_eq!(short.findings[0].status, Status::Fail, "{short:?}");
+    assert_eq!(short.findings[0].severity, Severity::Critical);
     let err = plugin
         .evaluate(&request(json!({ "min_done": 3 })))
         .unwrap_err();
@@ -1377,7 +1379,7 @@ fn a_plugin_asleep_in_a_host_call_is_stopped_at_its_time_limit() {
             .unwrap()
             .findings[0]
             .status,
-        "pass"
+        Status::Pass
     );
 }
 

@@ -244,6 +244,29 @@ pub enum ReqKind {
     Warn,
 }
 
+impl ReqKind {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            ReqKind::Require => "require",
+            ReqKind::Warn => "warn",
+        }
+    }
+}
+
+/// The keyword, as a policy writes it and every output shows it.
+impl std::fmt::Display for ReqKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.keyword())
+    }
+}
+
+/// The keyword, as a policy writes it and every output shows it.
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.keyword())
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Severity {
     Info,

@@ -30,6 +30,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use miette::Diagnostic;
+use phasev_compiler::ast::Severity;
 use phasev_compiler::check::PluginSchema;
 use phasev_compiler::ir::{self, Program, hex};
 use phasev_compiler::load::{TooLarge, read_bytes_within};
@@ -52,6 +53,7 @@ pub use limits::{DEFAULT_STACK, MAX_TABLE_ELEMENTS};
 pub(crate) use limits::{Limits, STACK_HELP, stack_size};
 
 use crate::config::{PluginManifest, Project, first_line, parse_size};
+use crate::decide;
 use crate::facts::{Absent, FactRules, Facts, Source, value_of};
 use crate::gather::{Found, apply_found};
 use crate::neutral;
@@ -332,8 +334,9 @@ impl Description {
 /// A finding of one evaluation.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Finding {
-    pub status: &'static str,
-    pub severity: &'static str,
+    pub status: decide::Outcome,
+    #[serde(serialize_with = "decide::keyword")]
+    pub severity: Severity,
     pub message: String,
     pub location: Option<String>,
 }
@@ -1102,14 +1105,14 @@ impl Plugin {
             .into_iter()
             .map(|f| Finding {
                 status: match f.status {
-                    wit::Status::Pass => "pass",
-                    wit::Status::Fail => "fail",
-                    wit::Status::Inconclusive => "inconclusive",
+                    wit::Status::Pass => decide::Outcome::Pass,
+                    wit::Status::Fail => decide::Outcome::Fail,
+                    wit::Status::Inconclusive => decide::Outcome::Inconclusive,
                 },
                 severity: match f.severity {
-                    wit::Severity::Critical => "critical",
-                    wit::Severity::Warning => "warning",
-                    wit::Severity::Info => "info",
+                    wit::Severity::Critical => Severity::Critical,
+                    wit::Severity::Warning => Severity::Warning,
+                    wit::Severity::Info => Severity::Info,
                 },
                 message: kept(&f.message),
                 location: f.location.as_deref().map(kept),
@@ -1433,7 +1436,7 @@ fn failed_findings(who: &str, outcome: &Outcome) -> Vec<String> {
     let failed: Vec<&Finding> = outcome
         .findings
         .iter()
-        .filter(|f| f.status == "fail")
+        .filter(|f| f.status == decide::Outcome::Fail)
         .collect();
     let mut lines: Vec<String> = failed
         .iter()
@@ -1522,10 +1525,14 @@ fn check_facts(
     let inconclusive: Vec<&str> = outcome
         .findings
         .iter()
-        .filter(|f| f.status == "inconclusive")
+        .filter(|f| f.status == decide::Outcome::Inconclusive)
         .map(|f| f.message.as_str())
         .collect();
-    let passed = if outcome.findings.iter().any(|f| f.status == "fail") {
+    let passed = if outcome
+        .findings
+        .iter()
+        .any(|f| f.status == decide::Outcome::Fail)
+    {
         Ok(json!(false))
     } else if inconclusive.is_empty() {
         Ok(json!(true))
@@ -1547,7 +1554,7 @@ fn check_facts(
                     .map(|f| {
                         json!({
                             "status": f.status,
-                            "severity": f.severity,
+                            "severity": f.severity.keyword(),
                             "message": f.message,
                             "location": f.location.clone().unwrap_or_default(),
                         })
@@ -1588,13 +1595,20 @@ mod tests {
     fn an_explanation_shows_a_bounded_number_of_failed_findings() {
         let finding = |status, i: usize| Finding {
             status,
-            severity: "critical",
+            severity: Severity::Critical,
             message: format!("finding {i}"),
             location: (i == 0).then(|| "values.yaml:3".to_owned()),
         };
         let outcome = Outcome {
             findings: (0..13)
-                .map(|i| finding(if i == 1 { "pass" } else { "fail" }, i))
+                .map(|i| {
+                    let status = if i == 1 {
+                        decide::Outcome::Pass
+                    } else {
+                        decide::Outcome::Fail
+                    };
+                    finding(status, i)
+                })
                 .collect(),
             outputs: Vec::new(),
         };

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use phasev_compiler::ast::ReqKind;
 use phasev_compiler::diag::render_plain;
 use phasev_compiler::ir::Program;
 use phasev_compiler::{Options, compile_path};
@@ -1172,11 +1173,7 @@ fn render_explanation(decision: &Decision) -> String {
             req.name,
             req.gate,
             req.severity,
-            match req.outcome {
-                Outcome::Pass => "pass",
-                Outcome::Fail => "fail",
-                Outcome::Inconclusive => "inconclusive",
-            }
+            req.outcome.as_str()
         ));
         render_reads(&req.reads, &mut out);
         for why in req.why.iter().chain(&req.undecided_because) {
@@ -1228,7 +1225,7 @@ fn render_text(decision: &Decision) -> String {
         }
         let mark = match req.outcome {
             Outcome::Pass => "✓",
-            Outcome::Fail if req.kind == "warn" => "!",
+            Outcome::Fail if req.kind == ReqKind::Warn => "!",
             Outcome::Fail => "✗",
             Outcome::Inconclusive => "?",
         };
