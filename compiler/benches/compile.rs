@@ -11,7 +11,12 @@
 //! reset through `/proc/self/clear_refs` just before compiling) and what stays resident while
 //! the `Compilation` is alive, both above the baseline taken after generating the source
 //! text. Set `PHASEV_BENCH_QUICK=1` to skip the criterion part.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 mod support;
 

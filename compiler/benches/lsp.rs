@@ -5,7 +5,12 @@
 //! 5 ms target, then runs the criterion benchmarks (skipped with `PHASEV_BENCH_QUICK=1`).
 //! The re-check is what the server does on every `didChange`: the whole policy is checked
 //! again from the new text (full-text sync), and its diagnostics converted to LSP ranges.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};

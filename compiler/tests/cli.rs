@@ -1,6 +1,11 @@
 //! `phasevc` as a user runs it: exit codes, where output goes, JSON diagnostics, `fmt`,
 //! `compile` and `explain`, and clear errors for files that cannot be read.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::path::{Path, PathBuf};
 

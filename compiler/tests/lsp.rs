@@ -1,6 +1,11 @@
 //! `phasevc lsp` as an editor speaks to it: JSON-RPC with Content-Length framing over the
 //! stdio of the built binary, every answer compared whole.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};

@@ -9,7 +9,12 @@
 //!
 //! Both sides decide the same verdict for every feature (checked before timing), with the same
 //! three-valued logic: a missing fact makes a requirement undecided, not false.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::hint::black_box;
 use std::path::Path;

@@ -7,7 +7,12 @@
 //!    outcome converted back (the path `phasev-eval` takes for every feature);
 //! 3. the same requirement, `tests.unit.failed == 0`, evaluated natively by phasev over loaded
 //!    facts, and the ratio of the two.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

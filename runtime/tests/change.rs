@@ -1,6 +1,11 @@
 //! The change collector on real git repositories made for the test: its library API, then
 //! phasev-eval end to end.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;

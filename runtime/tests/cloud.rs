@@ -1,5 +1,10 @@
 //! The cloud quota parser on the CLI shapes in `data/cloud`, and on broken listings.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::path::Path;
 

@@ -1,6 +1,11 @@
 //! The demo project (`demo/`) end to end: every feature's verdict and exit code, and the
 //! readiness report, snapshotted (`PHASEV_BLESS=1` rewrites the snapshot; read the diff).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,11 @@
 //! The Helm collector on real charts and real `helm lint` output (`tests/data/helm/`, copied
 //! from Helm's own test data and helm/examples; see its PROVENANCE.md), and on values schemas.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::path::{Path, PathBuf};
 

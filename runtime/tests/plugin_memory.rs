@@ -3,7 +3,12 @@
 //! test's alone (no other test allocates on another thread meanwhile) and the bound can be
 //! tight: a leak of a few KiB per call would exceed it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 mod plugin_support;
 

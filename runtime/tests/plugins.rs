@@ -5,7 +5,12 @@
 //! call only, with the exact reason, and the host must still serve a well-behaved plugin
 //! afterwards. That their memory is given back is `plugin_memory.rs`, a binary of its own.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::path::{Path, PathBuf};
 

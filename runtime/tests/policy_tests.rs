@@ -1,7 +1,12 @@
 //! `phasev-eval test` on the standard policy's tests (`policies/phase-v.tests.toml`): every case
 //! passes and every requirement is seen passing, failing and inconclusive. Also its JUnit output
 //! and its errors.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::path::{Path, PathBuf};
 

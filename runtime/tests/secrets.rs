@@ -3,7 +3,12 @@
 //! files). Recall and false-positive rates are measured and printed
 //! (`cargo test -p phasev-runtime --test secrets -- --nocapture`); the floors below sit just
 //! under the measured values, so a regression fails.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -6,7 +6,12 @@
 //! A `.stderr` without its case fails the run, so snapshots cannot go stale. A case may describe
 //! the plugins its checks use in `<case>.plugins.json` beside it (a list of descriptions as
 //! `phasev-eval plugin inspect --format json` prints them).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::fs;
 use std::path::{Path, PathBuf};

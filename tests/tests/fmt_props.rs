@@ -1,6 +1,11 @@
 //! Property tests of the formatter on generated policies: `fmt` never changes meaning
 //! (`parse(fmt(p)) == parse(p)`, spans aside), is idempotent, and never loses a comment.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use phasev_compiler::ast::FileId;
 use phasev_compiler::fmt::format;

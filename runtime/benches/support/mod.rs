@@ -1,4 +1,7 @@
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each benchmark includes this module and uses a part of it"
+)]
 
 pub mod gate;
 pub mod timing;

@@ -64,9 +64,6 @@ pub(crate) use sandbox::grant_outside;
 use sandbox::{Access, State};
 
 /// Rust bindings of the WIT world, generated at build time.
-// The generated types have no Debug for every item and implement the canonical ABI with
-// `unsafe impl`s; both are the generator's, not ours.
-#[allow(missing_debug_implementations, unsafe_code)]
 mod bindings {
     wasmtime::component::bindgen!({
         path: "../plugins/wit",
