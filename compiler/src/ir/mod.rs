@@ -10,6 +10,9 @@ mod codec;
 #[cfg(test)]
 mod tests;
 
+use std::sync::OnceLock;
+
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 pub use codec::{IrError, hex};
@@ -46,6 +49,28 @@ pub struct Program {
     pub gates: Vec<Gate>,
     pub escalations: Vec<Escalation>,
     pub checklist: Vec<ChecklistItem>,
+    /// The slots by path, made on first use: not part of the IR.
+    #[serde(skip)]
+    pub slot_paths: SlotPaths,
+}
+
+/// The index of each slot by its path, made from [`Program::slots`] the first time a path is
+/// looked up (the slots do not change once a program is lowered), so finding a fact's slot
+/// costs a hash, not a scan of every slot.
+#[derive(Clone, Default)]
+pub struct SlotPaths(OnceLock<FxHashMap<String, u32>>);
+
+/// A cache of the slots, which compare themselves.
+impl PartialEq for SlotPaths {
+    fn eq(&self, _: &SlotPaths) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for SlotPaths {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SlotPaths")
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -260,9 +285,13 @@ impl Program {
 
     /// The slot holding a fact path, if the program reads it.
     pub fn slot_index(&self, path: &str) -> Option<u32> {
-        self.slots
-            .iter()
-            .position(|s| s.path == path)
-            .and_then(|i| u32::try_from(i).ok())
+        let paths = self.slot_paths.0.get_or_init(|| {
+            self.slots
+                .iter()
+                .zip(0u32..)
+                .map(|(slot, i)| (slot.path.clone(), i))
+                .collect()
+        });
+        paths.get(path).copied()
     }
 }

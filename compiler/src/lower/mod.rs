@@ -64,6 +64,7 @@ pub fn lower(program: &typed::Program, sources: &SourceMap) -> ir::Program {
             gates: Vec::new(),
             escalations: Vec::new(),
             checklist: Vec::new(),
+            slot_paths: ir::SlotPaths::default(),
         },
         consts: HashMap::default(),
         types: HashMap::default(),
