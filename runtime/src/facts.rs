@@ -314,10 +314,19 @@ impl FactRules {
         }
     }
 
-    /// Why a fact at `path` observed at `at` is stale, if it is past its freshness limit.
+    /// Why a fact at `path` observed at `at` is stale, if it is past its freshness limit. A
+    /// fact under a limit whose observation time is not known (`None`: a file whose
+    /// modification time cannot be read) proves no age, so it is errored.
     pub fn stale(&self, path: &str, at: Option<SystemTime>) -> Option<Absent> {
         let limit = longest_match(path, self.freshness.iter().map(|(p, l)| (p.as_str(), *l)))?;
-        let age = match self.now.duration_since(at?) {
+        let Some(at) = at else {
+            return Some(Absent::Error(format!(
+                "when it was observed is not known, so its age cannot be held to its \
+                 [freshness] limit of {}",
+                crate::value::duration(limit)
+            )));
+        };
+        let age = match self.now.duration_since(at) {
             Ok(age) => age.as_secs_f64() * 1000.0,
             // A time ahead of this clock would keep the fact fresh for as long as it is ahead:
             // it proves no age, so the fact is errored (a minute of clock skew is allowed).
@@ -507,5 +516,25 @@ mod tests {
         assert_eq!(&text[offset..offset + 1], "}", "{text:?} at {offset}");
         assert_eq!(json_position("EOF while parsing", text), None);
         assert_eq!(json_position("x at line 9 column 9", "{}"), Some(("x", 2)));
+    }
+
+    /// A fact under a freshness limit with no known observation time proves no age: it is
+    /// errored, never taken as fresh. Without a limit, age does not matter.
+    #[test]
+    fn a_fact_of_unknown_age_under_a_freshness_limit_is_errored() {
+        let rules = FactRules {
+            freshness: vec![("tests".to_owned(), 3_600_000.0)],
+            ..FactRules::none()
+        };
+        assert_eq!(
+            rules.stale("tests.unit.failed", None),
+            Some(Absent::Error(
+                "when it was observed is not known, so its age cannot be held to its \
+                 [freshness] limit of 1h"
+                    .to_owned()
+            ))
+        );
+        assert_eq!(rules.stale("tests.unit.failed", Some(rules.now)), None);
+        assert_eq!(rules.stale("metrics.latency_p95", None), None);
     }
 }

@@ -24,14 +24,17 @@ pub struct Found {
     pub path: String,
     pub value: Result<Json, Absent>,
     pub source: Source,
-    /// When the input was written (a file's modification time), for freshness limits.
+    /// When it was observed, for freshness limits: now, for what a collector looked at as it
+    /// ran; a file's modification time, for what a file reports that was written earlier
+    /// (test reports, lint output, records); `None` when that time cannot be read, which no
+    /// freshness limit accepts.
     pub at: Option<SystemTime>,
 }
 
 impl Found {
     /// The same finding, dated by the file it came from.
     fn dated(mut self, file: &Path) -> Found {
-        self.at = std::fs::metadata(file).and_then(|m| m.modified()).ok();
+        self.at = modified(file);
         self
     }
 
@@ -40,7 +43,7 @@ impl Found {
             path: path.to_owned(),
             value: Ok(value),
             source: Source::new(source),
-            at: None,
+            at: Some(SystemTime::now()),
         }
     }
 
@@ -49,9 +52,14 @@ impl Found {
             path: path.to_owned(),
             value: Err(why),
             source: Source::new(source),
-            at: None,
+            at: Some(SystemTime::now()),
         }
     }
+}
+
+/// When `file` was last written, if that can be read.
+fn modified(file: &Path) -> Option<SystemTime> {
+    std::fs::metadata(file).and_then(|m| m.modified()).ok()
 }
 
 /// The collectors, each a function from the project and a feature to facts.
@@ -384,11 +392,13 @@ fn from_junit(project: &Project, feature: &str) -> Vec<Found> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 );
-                // The oldest report dates them all.
+                // The oldest report dates them all; one whose time cannot be read leaves
+                // them undated.
                 let oldest = files
                     .iter()
-                    .filter_map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
-                    .min();
+                    .map(|f| modified(f))
+                    .collect::<Option<Vec<_>>>()
+                    .and_then(|times| times.into_iter().min());
                 let counts = [
                     ("total", sum.total),
                     ("passed", sum.passed),

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use miette::Diagnostic;
 use phasev_compiler::ast::Severity;
@@ -1460,7 +1460,7 @@ fn absent(path: &str, why: &str, source: Source) -> Found {
         path: path.to_owned(),
         value: Err(Absent::Error(why.to_owned())),
         source,
-        at: None,
+        at: Some(SystemTime::now()),
     }
 }
 
@@ -1515,7 +1515,7 @@ fn check_facts(
             path,
             value: Ok(json),
             source: source.clone(),
-            at: None,
+            at: Some(SystemTime::now()),
         },
         Err(why) => absent(&path, &why, source.clone()),
     };
