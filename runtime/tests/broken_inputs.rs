@@ -601,3 +601,27 @@ fn an_edited_record_is_never_a_baseline_and_an_edited_verdict_says_so() {
         assert!(err.contains(&edited), "{err}");
     }
 }
+
+/// A feature whose stage is stale (or errored) cannot be promoted by `gate --all`, and the
+/// message says why the stage is not known.
+#[test]
+fn an_unusable_stage_is_refused_with_its_reason() {
+    let dir = project(
+        "stale-stage",
+        "\n[features.payments]\nstage = \"local_compose\"\n\n[freshness]\nfeature = \"1h\"\n",
+        &[(
+            "facts.json",
+            r#"{"observed_at": "2020-01-01T00:00:00Z", "features": {"payments": {"feature": {"stage": "local_k8s"}}}}"#,
+        )],
+    );
+    let mut cmd = Command::cargo_bin("phasev-eval").unwrap();
+    cmd.env("NO_COLOR", "1")
+        .current_dir(&dir)
+        .args(["gate", "--all", "--facts", "facts.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the stage of feature `payments` is not known: stale (",
+        ))
+        .stderr(predicate::str::contains("old, limit 1h)"));
+}

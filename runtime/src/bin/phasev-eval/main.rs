@@ -20,7 +20,7 @@ use phasev_runtime::collect::{deps, docs};
 use phasev_runtime::config::Project;
 use phasev_runtime::decide::{Decision, Outcome, Verdict, check_gates, check_promotion};
 use phasev_runtime::eval::Evaluator;
-use phasev_runtime::facts::{Document, Fact, FactRules, Facts, Source, apply_documents};
+use phasev_runtime::facts::{Absent, Document, Fact, FactRules, Facts, Source, apply_documents};
 use phasev_runtime::gather::{Found, apply_found, gather};
 use phasev_runtime::neutral;
 use phasev_runtime::plugin::{self, Plugins};
@@ -694,8 +694,16 @@ fn known_stage(program: &Program, facts: &Facts, found: &[Found], name: &str) ->
                  facts files cannot set it)"
             }
         };
+        // An errored or stale stage says why; a missing one needs no more words.
+        let stage = program
+            .slot_index("feature.stage")
+            .map(|slot| &facts.get(slot).value);
+        let why = match stage {
+            Some(Err(why)) if *why != Absent::Missing => format!(": {why}"),
+            _ => String::new(),
+        };
         usage(
-            format!("the stage of feature `{name}` is not known"),
+            format!("the stage of feature `{name}` is not known{why}"),
             help.to_owned(),
         )
     })
