@@ -31,6 +31,7 @@ pub mod lsp;
 pub mod parser;
 pub mod schema;
 pub mod source;
+pub mod std_library;
 pub mod typed;
 pub mod types;
 

@@ -1,10 +1,11 @@
 //! root file ─load→ every module it imports: reads files, parses them, follows `import`s
-//! relative to the importing file, and reports unreadable files and import cycles.
+//! relative to the importing file (or, for `std/…`, into phasev's standard library,
+//! [`crate::std_library`]), and reports unreadable files and import cycles.
 //!
 //! It also holds the one bounded reader every input of phasev goes through ([`read_bytes`],
 //! [`read_text`]): policies, facts files, `phasev.toml`, records, specs, reports.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
@@ -12,6 +13,7 @@ use crate::ast::{FileId, ItemKind, Module, Span};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::parser;
 use crate::source::SourceMap;
+use crate::std_library;
 
 /// Where source files come from: the real file system, or memory (tests, fuzzing, tools).
 pub trait FileSystem {
@@ -159,6 +161,7 @@ pub fn load(root: &Path, fs: &dyn FileSystem, diags: &mut Diagnostics) -> Loaded
         sources: SourceMap::new(),
         modules: Vec::new(),
         seen: HashMap::new(),
+        library: HashSet::new(),
         stack: Vec::new(),
         diags,
         complete: true,
@@ -187,6 +190,8 @@ struct Loader<'a> {
     modules: Vec<Module>,
     /// Normalised path → file, for every file read so far.
     seen: HashMap<PathBuf, FileId>,
+    /// The modules of the standard library read so far (by their import path).
+    library: HashSet<PathBuf>,
     /// The chain of files being loaded, for cycle detection.
     stack: Vec<PathBuf>,
     diags: &'a mut Diagnostics,
@@ -229,7 +234,14 @@ impl Loader<'_> {
                 );
                 continue;
             };
-            let target = resolve_import(&path, &rel);
+            // The standard library is imported by name; its modules import one another the
+            // same way, relative paths included.
+            let from_library = std_library::is_std(&rel) || self.library.contains(&path);
+            let target = if std_library::is_std(&rel) {
+                normalize(Path::new(rel.as_ref()))
+            } else {
+                resolve_import(&path, &rel)
+            };
             if let Some(pos) = self.stack.iter().position(|p| *p == target) {
                 let chain: Vec<String> = self.stack[pos..]
                     .iter()
@@ -249,6 +261,34 @@ impl Loader<'_> {
                 continue;
             }
             if self.seen.contains_key(&target) {
+                continue;
+            }
+            if from_library {
+                let name = display_name(&target);
+                match std_library::module(&name) {
+                    Some(text) => {
+                        self.library.insert(target.clone());
+                        self.visit(target, name, text.to_owned());
+                    }
+                    None => {
+                        self.diags.push(
+                            Diagnostic::new(
+                                Code::Unreadable,
+                                import.span,
+                                format!("`{name}` is not a module of phasev's standard library"),
+                            )
+                            .label("no such module")
+                            .help(format!(
+                                "the standard library {} has {}; a path of your own must not \
+                                 start with `{}`",
+                                std_library::VERSION,
+                                std_library::names().collect::<Vec<_>>().join(", "),
+                                std_library::PREFIX
+                            )),
+                        );
+                        self.complete = false;
+                    }
+                }
                 continue;
             }
             match self.fs.read(&target) {
@@ -364,5 +404,40 @@ mod tests {
         assert!(!loaded.complete);
         let d = diags.iter().next().map(|d| (d.code(), d.span().start));
         assert_eq!(d, Some((Code::Unreadable, 7)));
+    }
+
+    /// `std/…` names the standard library, never a file of the project: a project's own
+    /// `std/phase-v.phasev` is not read, and a module the library lacks is an error.
+    #[test]
+    fn std_imports_come_from_the_standard_library() {
+        let fs = MemoryFs::new()
+            .with("p/root.phasev", "policy p\nimport \"std/phase-v.phasev\"")
+            .with("p/std/phase-v.phasev", "this is not the standard policy");
+        let mut diags = Diagnostics::default();
+        let loaded = load(Path::new("p/root.phasev"), &fs, &mut diags);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert!(loaded.complete);
+        assert_eq!(loaded.sources.name(FileId(1)), "std/phase-v.phasev");
+        assert_eq!(
+            Some(loaded.sources.text(FileId(1))),
+            std_library::module("std/phase-v.phasev")
+        );
+
+        let fs = MemoryFs::new().with("root.phasev", "import \"std/nope.phasev\"");
+        let mut diags = Diagnostics::default();
+        let loaded = load(Path::new("root.phasev"), &fs, &mut diags);
+        assert!(!loaded.complete);
+        let d = diags
+            .iter()
+            .next()
+            .map(|d| (d.code(), d.span().start, d.message().to_owned()));
+        assert_eq!(
+            d,
+            Some((
+                Code::Unreadable,
+                7,
+                "`std/nope.phasev` is not a module of phasev's standard library".to_owned()
+            ))
+        );
     }
 }

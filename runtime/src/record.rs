@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use phasev_compiler::ir::{Program, hex};
+use phasev_compiler::std_library;
 use phasev_compiler::types::Type;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
@@ -37,6 +38,20 @@ pub struct Record {
     pub decision: Json,
     /// So that an edited verdict reads as an edited record, not as a change in evaluation.
     pub decision_digest: String,
+    /// The modules of phasev's standard library the policy imports (`import "std/…"`): which
+    /// text, of which release, the decision's policy was compiled from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub library: Vec<LibraryModule>,
+}
+
+/// A module of the standard library, as a record names it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LibraryModule {
+    /// Its import path (`std/phase-v.phasev`).
+    pub name: String,
+    /// The version of the phasev that shipped it.
+    pub version: String,
+    pub sha256: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -172,6 +187,17 @@ pub fn record(
         facts: recorded,
         decision_digest: decision_digest(&decided),
         decision: decided,
+        library: program
+            .files
+            .iter()
+            .filter_map(|name| {
+                Some(LibraryModule {
+                    sha256: std_library::digest(name)?,
+                    name: name.clone(),
+                    version: std_library::VERSION.to_owned(),
+                })
+            })
+            .collect(),
     })
 }
 

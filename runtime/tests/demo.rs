@@ -10,6 +10,8 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use phasev_compiler::ir::hex;
+use sha2::{Digest, Sha256};
 
 fn demo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/phasev.toml")
@@ -172,6 +174,19 @@ fn records_replay_bit_for_bit_and_refuse_tampering() {
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("analytics.json")).unwrap())
             .unwrap();
+    // The demo imports the standard policy from phasev's standard library: the record says
+    // which text of which release.
+    let standard =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/phase-v.phasev"))
+            .unwrap();
+    assert_eq!(
+        record["library"],
+        serde_json::json!([{
+            "name": "std/phase-v.phasev",
+            "version": env!("CARGO_PKG_VERSION"),
+            "sha256": format!("sha256:{}", hex(&Sha256::digest(&standard))),
+        }])
+    );
     let mut facts = record.clone();
     for f in facts["facts"].as_array_mut().unwrap() {
         if f["path"] == "cloud.quota" {
