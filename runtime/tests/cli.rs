@@ -422,3 +422,67 @@ fn a_duplicate_key_in_a_json_facts_file_is_an_error_at_its_place() {
             .stderr(predicate::str::contains("here"));
     }
 }
+
+/// `init` writes a project whose policy tests pass and whose gate runs (inconclusive until
+/// the change inputs are known, and failing when the added requirement fails), then refuses
+/// to write over it; a bad feature name writes nothing.
+#[test]
+fn init_scaffolds_a_working_project_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    eval_in(root, &["init", "--feature", "orders"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with(
+            "created phasev.toml, policy.phasev, policy.tests.toml, facts.toml, \
+             specs/orders/spec.md, specs/orders/plan.md, specs/orders/tasks.md\n\nnext:\n",
+        ))
+        .stdout(predicate::str::contains(
+            "phasev-eval gate --feature orders --to local_k8s",
+        ));
+    eval_in(root, &["test", "policy.tests.toml"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("result: 2 passed, 0 failed"));
+    eval_in(root, &["gate", "--feature", "orders", "--to", "local_k8s"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains(
+            "✓ require \"unit test coverage at least 80%\"",
+        ))
+        .stdout(predicate::str::contains(
+            "undecided: change.contract_altering is missing",
+        ));
+    let facts = root.join("facts.toml");
+    let text = std::fs::read_to_string(&facts).unwrap();
+    std::fs::write(
+        &facts,
+        text.replace("team.coverage = 85", "team.coverage = 60"),
+    )
+    .unwrap();
+    eval_in(root, &["gate", "--feature", "orders", "--to", "local_k8s"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("team.coverage is 60, needs >= 80"));
+
+    let before = std::fs::read_to_string(root.join("phasev.toml")).unwrap();
+    eval_in(root, &["init"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "not overwriting what is there: ./phasev.toml, ./policy.phasev, \
+             ./policy.tests.toml, ./facts.toml",
+        ));
+    assert_eq!(
+        std::fs::read_to_string(root.join("phasev.toml")).unwrap(),
+        before
+    );
+    assert!(!root.join("specs/service").exists(), "nothing written");
+
+    let empty = tempfile::tempdir().unwrap();
+    eval_in(empty.path(), &["init", "--feature", "Orders!"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`Orders!` is not a feature name"));
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
+}

@@ -29,6 +29,7 @@ use phasev_runtime::report::{self, FeatureStatus};
 use phasev_runtime::value::{Value, parse_duration};
 use serde_json::Value as Json;
 
+mod init;
 mod plugin_cli;
 
 #[global_allocator]
@@ -121,6 +122,14 @@ enum Command {
         /// The most data the process may use, in bytes.
         #[arg(long)]
         memory: u64,
+    },
+    /// Start a project in the current directory: phasev.toml with one feature, a policy that
+    /// imports the standard policy and adds a gate, a facts file, policy tests and the
+    /// feature's specs. Never overwrites a file.
+    Init {
+        /// The first feature's name.
+        #[arg(long, default_value = "service")]
+        feature: String,
     },
     /// Write and look at team checks (WebAssembly plugins).
     Plugin {
@@ -460,6 +469,18 @@ fn run(cli: Cli) -> Result<u8, Stop> {
             Ok(decision.verdict.exit_code(false))
         }
         Command::CompilePlugin { stack, memory } => Ok(plugin::compile_child(stack, memory)),
+        Command::Init { feature } => {
+            let next = init::init(Path::new("."), &feature).map_err(|e| {
+                usage(
+                    e,
+                    "run `phasev-eval init` in a new, empty directory (--feature NAME names \
+                     the first feature)"
+                        .to_owned(),
+                )
+            })?;
+            write_output(None, &next)?;
+            Ok(0)
+        }
         Command::Plugin { action } => match action {
             PluginAction::New { name, dir, sdk } => {
                 let sdk = sdk.unwrap_or_else(|| {
