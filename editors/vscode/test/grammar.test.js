@@ -1,7 +1,8 @@
 // The TextMate grammar, tokenised as VS Code does (vscode-textmate over the Oniguruma engine):
 // every policy of the repository (the valid corpus, the standard policy, the demo) tokenises
-// without an `invalid` scope, chosen tokens get exactly their scopes, and characters the
-// language does not have are flagged. Exits 1, naming file, line and token, on any failure.
+// without an `invalid` scope, chosen tokens get exactly their scopes, characters the language
+// does not have are flagged, and the language configuration agrees with the grammar. Exits 1,
+// naming file, line and token, on any failure.
 'use strict';
 
 const fs = require('fs');
@@ -10,7 +11,10 @@ const vsctm = require('vscode-textmate');
 const oniguruma = require('vscode-oniguruma');
 
 const repo = path.resolve(__dirname, '../../..');
-const grammarFile = path.resolve(__dirname, '../syntaxes/phasev.tmLanguage.json');
+// The grammar as the extension's manifest declares it, so the test reads what VS Code will.
+const manifest = require('../package.json');
+const declared = manifest.contributes.grammars.find((g) => g.language === 'phasev');
+const grammarFile = path.resolve(__dirname, '..', declared.path);
 
 async function loadGrammar() {
   const wasm = fs.readFileSync(require.resolve('vscode-oniguruma/release/onig.wasm'));
@@ -21,11 +25,11 @@ async function loadGrammar() {
   const registry = new vsctm.Registry({
     onigLib,
     loadGrammar: async (scopeName) =>
-      scopeName === 'source.phasev'
+      scopeName === declared.scopeName
         ? vsctm.parseRawGrammar(fs.readFileSync(grammarFile, 'utf8'), grammarFile)
         : null,
   });
-  return registry.loadGrammar('source.phasev');
+  return registry.loadGrammar(declared.scopeName);
 }
 
 /** Every token of `text`: its line (1-based), column (1-based), text and scopes. */
@@ -124,6 +128,18 @@ async function main() {
     if (flagged.join(', ') !== `${text}=${scope}`) {
       failures.push(`\`${source}\`: flagged [${flagged.join(', ')}], want [${text}=${scope}]`);
     }
+  }
+  // The language configuration: a comment toggled with its token is a comment to the grammar,
+  // and a word is one segment of a path, which completion (one segment at a time) replaces.
+  const language = manifest.contributes.languages.find((l) => l.id === 'phasev');
+  const config = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', language.configuration), 'utf8'));
+  const commented = tokenize(grammar, `${config.comments.lineComment} gate a -> b {`);
+  if (!commented.every((t) => t.scopes.includes('comment.line.double-slash.phasev'))) {
+    failures.push(`a line commented with \`${config.comments.lineComment}\` is not a comment`);
+  }
+  const words = 'tests.unit.fa <= 250ms'.match(new RegExp(config.wordPattern, 'g'));
+  if (words.join(' ') !== 'tests unit fa 250ms') {
+    failures.push(`wordPattern splits \`tests.unit.fa <= 250ms\` into [${words.join(', ')}]`);
   }
   if (files.length < 3) failures.push(`found only ${files.length} policies under ${repo}`);
   for (const f of failures) console.error(f);
