@@ -95,6 +95,7 @@ const EXACT = [
   ['x <= 250ms and y < 0.1% or d >= 2026-12-01', 'and', ['keyword.operator.logical.phasev']],
   ['all dep in feature.depends_on: dep.stage >= target', 'all', ['keyword.other.quantifier.phasev']],
   ['all dep in feature.depends_on: dep.stage >= target', 'target', ['variable.language.target.phasev']],
+  ['  count pod', 'count', ['keyword.other.quantifier.phasev']],
   ['len(deps.count) > 0', 'deps.count', ['variable.other.path.phasev']],
 ];
 
