@@ -1,5 +1,7 @@
-//! The language reference documents every diagnostic code the compiler emits, at its level:
-//! the codes are collected from the compiler's source, so a new code without docs fails here.
+//! The docs keep up with the compiler: the language reference documents every diagnostic code
+//! the compiler emits, at its level (the codes are collected from the compiler's source, so a
+//! new code without docs fails here), and docs/facts.md lists every built-in fact with its type,
+//! and nothing else.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -84,5 +86,52 @@ fn every_emitted_code_is_in_the_language_reference_at_its_level() {
             }
         })
         .collect();
+    assert_eq!(wrong, Vec::<String>::new());
+}
+
+/// The tables of docs/facts.md: path → type, from its rows `| `path` | `type` | … |`; a path
+/// listed twice is reported.
+fn documented_facts() -> (BTreeMap<String, String>, Vec<String>) {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/facts.md");
+    let text = std::fs::read_to_string(docs).unwrap();
+    let mut facts = BTreeMap::new();
+    let mut twice = Vec::new();
+    for line in text.lines() {
+        let Some(row) = line.strip_prefix('|') else {
+            continue;
+        };
+        let mut cells = row.split('|').map(str::trim);
+        let mut code = || cells.next()?.strip_prefix('`')?.strip_suffix('`');
+        if let (Some(path), Some(ty)) = (code(), code())
+            && facts.insert(path.to_owned(), ty.to_owned()).is_some()
+        {
+            twice.push(format!("{path} is listed twice"));
+        }
+    }
+    (facts, twice)
+}
+
+#[test]
+fn every_builtin_fact_is_in_the_facts_reference_with_its_type() {
+    let builtin: BTreeMap<String, String> = phasev_compiler::schema::Schema::builtin()
+        .iter()
+        .filter(|(path, _)| !path.starts_with("baseline."))
+        .map(|(path, ty)| (path.to_owned(), ty.to_string()))
+        .collect();
+    assert!(
+        builtin.contains_key("tests.e2e.skipped") && builtin.contains_key("cloud.quota"),
+        "the built-in schema: {builtin:?}"
+    );
+    let (documented, mut wrong) = documented_facts();
+    for (path, ty) in &builtin {
+        match documented.get(path) {
+            Some(t) if t == ty => {}
+            Some(t) => wrong.push(format!("{path} is documented as `{t}`, is `{ty}`")),
+            None => wrong.push(format!("{path} (`{ty}`) is not documented")),
+        }
+    }
+    for path in documented.keys().filter(|p| !builtin.contains_key(*p)) {
+        wrong.push(format!("{path} is documented but not a built-in fact"));
+    }
     assert_eq!(wrong, Vec::<String>::new());
 }
