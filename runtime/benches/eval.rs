@@ -13,7 +13,7 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    reason = "a test fails by panicking"
+    reason = "a benchmark stops at a broken setup by panicking"
 )]
 
 use std::hint::black_box;
