@@ -326,7 +326,17 @@ pub fn decision_markdown(d: &Decision) -> String {
 
 /// One decision as JUnit XML: a test case per requirement; failed `require`s fail, undecided
 /// ones are errors, failed `warn`s are skipped with the warning as message.
-pub fn decision_junit(d: &Decision) -> String {
+/// JUnit XML: one test suite per decision, one test case per requirement.
+pub fn junit<'d>(decisions: impl IntoIterator<Item = &'d Decision>) -> String {
+    let mut out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n".to_owned();
+    for d in decisions {
+        out.push_str(&junit_suite(d));
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+fn junit_suite(d: &Decision) -> String {
     let failures = d
         .requirements
         .iter()
@@ -338,7 +348,7 @@ pub fn decision_junit(d: &Decision) -> String {
         .filter(|r| r.kind == ReqKind::Require && r.outcome == Outcome::Inconclusive)
         .count();
     let mut out = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"{} → {}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\">\n",
+        "  <testsuite name=\"{} → {}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\">\n",
         neutral::xml(&d.feature),
         neutral::xml(&d.target),
         d.requirements.len()
@@ -363,14 +373,29 @@ pub fn decision_junit(d: &Decision) -> String {
             Some(b) => out.push_str(&format!(">\n      {b}\n    </testcase>\n")),
         }
     }
-    out.push_str("  </testsuite>\n</testsuites>\n");
+    out.push_str("  </testsuite>\n");
     out
 }
 
-/// GitHub Actions workflow commands: an error at its file and line per secret finding, an
-/// error per failed `require`, a warning per failed or undecided `warn` and per undecided
-/// `require`, a notice per fired escalation.
-pub fn decision_github(d: &Decision, secrets: &[SecretLocation]) -> String {
+/// A decision and the secret findings of its feature, as the outputs that point at files
+/// (SARIF, GitHub annotations) report them.
+#[derive(Clone, Debug)]
+pub struct Decided {
+    pub decision: Decision,
+    pub secrets: Vec<SecretLocation>,
+}
+
+/// GitHub Actions workflow commands, for each decision: an error at its file and line per
+/// secret finding, an error per failed `require`, a warning per failed or undecided `warn` and
+/// per undecided `require`, a notice per fired escalation, then the verdict.
+pub fn github(decided: &[Decided]) -> String {
+    decided
+        .iter()
+        .map(|d| decision_github(&d.decision, &d.secrets))
+        .collect()
+}
+
+fn decision_github(d: &Decision, secrets: &[SecretLocation]) -> String {
     let mut out = String::new();
     for s in secrets {
         out.push_str(&format!(
@@ -434,9 +459,10 @@ pub struct SecretLocation {
     pub rule: String,
 }
 
-/// SARIF 2.1.0: each secret finding at its file and line, and each failed or undecided
-/// requirement (without a location: it is a property of the feature, not of a file).
-pub fn decision_sarif(d: &Decision, secrets: &[SecretLocation]) -> String {
+/// SARIF 2.1.0, one run for every decision: each secret finding at its file and line, and each
+/// failed or undecided requirement (without a location: it is a property of the feature, not
+/// of a file).
+pub fn sarif(decided: &[Decided]) -> String {
     let mut rules: Vec<serde_json::Value> = Vec::new();
     let mut rule_ids: Vec<String> = Vec::new();
     let mut rule = |id: String, text: String| {
@@ -446,10 +472,15 @@ pub fn decision_sarif(d: &Decision, secrets: &[SecretLocation]) -> String {
         }
     };
     let mut results = Vec::new();
-    for s in secrets {
-        let id = format!("secrets/{}", s.rule);
-        rule(id.clone(), format!("hard-coded secret ({})", s.rule));
-        results.push(serde_json::json!({
+    for Decided {
+        decision: d,
+        secrets,
+    } in decided
+    {
+        for s in secrets {
+            let id = format!("secrets/{}", s.rule);
+            rule(id.clone(), format!("hard-coded secret ({})", s.rule));
+            results.push(serde_json::json!({
             "ruleId": id,
             "level": "error",
             "message": {"text": format!("a hard-coded secret ({}); its value is not shown", s.rule)},
@@ -458,19 +489,20 @@ pub fn decision_sarif(d: &Decision, secrets: &[SecretLocation]) -> String {
                 "region": {"startLine": s.line}
             }}]
         }));
-    }
-    for r in d.requirements.iter().filter(|r| r.outcome != Outcome::Pass) {
-        let id = format!("requirement/{}", r.name);
-        rule(id.clone(), r.name.clone());
-        let level = match (r.outcome, r.kind) {
-            (Outcome::Fail, ReqKind::Require) => "error",
-            _ => "warning",
-        };
-        results.push(serde_json::json!({
+        }
+        for r in d.requirements.iter().filter(|r| r.outcome != Outcome::Pass) {
+            let id = format!("requirement/{}", r.name);
+            rule(id.clone(), r.name.clone());
+            let level = match (r.outcome, r.kind) {
+                (Outcome::Fail, ReqKind::Require) => "error",
+                _ => "warning",
+            };
+            results.push(serde_json::json!({
             "ruleId": id,
             "level": level,
             "message": {"text": format!("{} → {}: {} {} ({}): {}", d.feature, d.target, r.kind, r.outcome.as_str(), r.gate, reason(r))}
         }));
+        }
     }
     let doc = serde_json::json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

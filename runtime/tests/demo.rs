@@ -447,3 +447,70 @@ fn a_plugin_that_is_not_the_pinned_file_stops_the_run() {
     assert!(stderr.contains(&"ab".repeat(32)), "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+/// `gate --all` writes every format as one document over all the features: one JUnit test
+/// suite per feature, one SARIF run holding every feature's results and the secret at its
+/// line, an annotation block and a Markdown section per feature; the exit code is the worst.
+#[test]
+fn gate_all_writes_every_format_as_one_document() {
+    let all = |format: &str| {
+        let out = eval()
+            .args(["gate", "--all", "--format", format, "--config"])
+            .arg(demo())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        out.stdout
+    };
+    let json: serde_json::Value = serde_json::from_slice(&all("json")).unwrap();
+    let features = json["features"].as_array().unwrap();
+    let requirements: usize = features
+        .iter()
+        .map(|f| f["requirements"].as_array().unwrap().len())
+        .sum();
+
+    let junit_xml = all("junit");
+    let junit = phasev_runtime::collect::junit::parse_junit(&junit_xml).unwrap();
+    assert_eq!(junit.total, requirements as u64);
+    let suites = String::from_utf8(junit_xml).unwrap();
+    assert_eq!(suites.matches("<testsuite ").count(), features.len());
+    assert_eq!(suites.matches("<testsuites>").count(), 1);
+
+    let sarif: serde_json::Value = serde_json::from_slice(&all("sarif")).unwrap();
+    assert_eq!(sarif["runs"].as_array().unwrap().len(), 1);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    for feature in ["notifications", "shipping", "search", "reviews"] {
+        assert!(
+            results
+                .iter()
+                .any(|r| r["message"]["text"].as_str().unwrap().starts_with(feature)),
+            "{feature} has results"
+        );
+    }
+    assert!(results.iter().any(|r| {
+        r["ruleId"].as_str().unwrap().starts_with("secrets/")
+            && r["locations"][0]["physicalLocation"]["region"]["startLine"].is_u64()
+    }));
+
+    let github = String::from_utf8(all("github")).unwrap();
+    let markdown = String::from_utf8(all("markdown")).unwrap();
+    for f in features {
+        let (feature, target) = (
+            f["feature"].as_str().unwrap(),
+            f["target"].as_str().unwrap(),
+        );
+        let verdict = f["verdict"].as_str().unwrap();
+        assert!(
+            github.contains(&format!("\n{feature} → {target}: {verdict}\n"))
+                || github.starts_with(&format!("{feature} → {target}: {verdict}\n")),
+            "{feature} in the annotations"
+        );
+        assert!(
+            markdown.contains(&format!(
+                "## {feature} → {target}: {}",
+                verdict.to_uppercase()
+            )),
+            "{feature} in the Markdown"
+        );
+    }
+}

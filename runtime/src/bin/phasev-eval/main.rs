@@ -25,7 +25,7 @@ use phasev_runtime::gather::{Found, apply_found, gather};
 use phasev_runtime::neutral;
 use phasev_runtime::plugin::{self, Plugins};
 use phasev_runtime::policy_test::{self, Suite};
-use phasev_runtime::report::{self, FeatureStatus};
+use phasev_runtime::report::{self, Decided, FeatureStatus};
 use phasev_runtime::value::{Value, parse_duration};
 use serde_json::Value as Json;
 
@@ -66,7 +66,8 @@ enum Command {
         /// The rung to promote to.
         #[arg(long, required_unless_present = "all", conflicts_with = "all")]
         to: Option<String>,
-        /// Every feature to its next rung (text or JSON); exits with the worst verdict.
+        /// Every feature to its next rung, in any format (one document: one JUnit test suite,
+        /// one SARIF run, one JSON report); exits with the worst verdict.
         #[arg(long, conflicts_with = "record")]
         all: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -305,39 +306,21 @@ fn run(cli: Cli) -> Result<u8, Stop> {
                         .to_owned(),
                 ));
             }
-            let mut decisions = Vec::new();
+            let mut decided = Vec::new();
             let gathered = inputs.gathered_each(&names)?;
+            let root = inputs.project.as_ref().map(|p| p.root.as_path());
             for (name, (facts, found)) in names.into_iter().zip(gathered) {
                 let next = known_stage(program, &facts, &found, &name)? + 1;
                 if next <= top_rung(program) {
                     check_gates(program, next).map_err(|e| report(&e))?;
-                    decisions.push(evaluator.decide(&name, &facts, next));
+                    decided.push(Decided {
+                        decision: evaluator.decide(&name, &facts, next),
+                        secrets: secret_locations(program, &facts, root),
+                    });
                 }
             }
-            let text = match format {
-                Format::Text => neutral::text(
-                    &decisions
-                        .iter()
-                        .map(render_text)
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                )
-                .into_owned(),
-                Format::Json => render_json(program, &decisions),
-                _ => {
-                    return Err(usage(
-                        "--all writes text or json".to_owned(),
-                        "decide one feature at a time for the other formats".to_owned(),
-                    ));
-                }
-            };
-            write_output(output.as_deref(), &text)?;
-            let worst = decisions
-                .iter()
-                .map(|d| d.verdict)
-                .max()
-                .unwrap_or(Verdict::Pass);
-            Ok(worst.exit_code(fail_on_warn))
+            write_output(output.as_deref(), &render(format, program, &decided)?)?;
+            Ok(worst(&decided).exit_code(fail_on_warn))
         }
         Command::Gate {
             inputs,
@@ -380,10 +363,16 @@ fn run(cli: Cli) -> Result<u8, Stop> {
                 write_output(Some(&path), &(text + "\n"))?;
             }
             let root = inputs.project.as_ref().map(|p| p.root.as_path());
-            let secrets = secret_locations(&inputs.program, &facts, root);
-            let text = render(format, &inputs.program, &decision, &secrets);
-            write_output(output.as_deref(), &text)?;
-            Ok(decision.verdict.exit_code(fail_on_warn))
+            let verdict = decision.verdict;
+            let decided = [Decided {
+                secrets: secret_locations(&inputs.program, &facts, root),
+                decision,
+            }];
+            write_output(
+                output.as_deref(),
+                &render(format, &inputs.program, &decided)?,
+            )?;
+            Ok(verdict.exit_code(fail_on_warn))
         }
         Command::Explain {
             inputs,
@@ -454,6 +443,7 @@ fn run(cli: Cli) -> Result<u8, Stop> {
                         .to_owned(),
                 ));
             }
+            let verdict = decision.verdict;
             let text = match format {
                 Format::Text => neutral::text(&format!(
                     "replayed {} (policy {}, facts {}): identical\n{}",
@@ -463,10 +453,16 @@ fn run(cli: Cli) -> Result<u8, Stop> {
                     render_text(&decision)
                 ))
                 .into_owned(),
-                other => render(other, &program, &decision, &[]),
+                other => {
+                    let decided = [Decided {
+                        decision,
+                        secrets: Vec::new(),
+                    }];
+                    render(other, &program, &decided)?
+                }
             };
             write_output(None, &text)?;
-            Ok(decision.verdict.exit_code(false))
+            Ok(verdict.exit_code(false))
         }
         Command::CompilePlugin { stack, memory } => Ok(plugin::compile_child(stack, memory)),
         Command::Init { feature } => {
@@ -1123,20 +1119,21 @@ fn render_tests(
     out
 }
 
-fn render(
-    format: Format,
-    program: &Program,
-    decision: &Decision,
-    secrets: &[report::SecretLocation],
-) -> String {
-    match format {
-        Format::Text => neutral::text(&render_text(decision)).into_owned(),
-        Format::Json => render_json(program, std::slice::from_ref(decision)),
-        Format::Markdown => neutral::text(&report::decision_markdown(decision)).into_owned(),
-        Format::Junit => report::decision_junit(decision),
-        Format::Sarif => report::decision_sarif(decision, secrets),
-        Format::Github => report::decision_github(decision, secrets),
-    }
+/// The decisions in `format`: one after another in text and Markdown, one document in the
+/// others.
+fn render(format: Format, program: &Program, decided: &[Decided]) -> Result<String, Stop> {
+    let each = |one: fn(&Decision) -> String| {
+        let parts: Vec<String> = decided.iter().map(|d| one(&d.decision)).collect();
+        neutral::text(&parts.join("\n")).into_owned()
+    };
+    Ok(match format {
+        Format::Text => each(render_text),
+        Format::Json => render_json(program, decided)?,
+        Format::Markdown => each(report::decision_markdown),
+        Format::Junit => report::junit(decided.iter().map(|d| &d.decision)),
+        Format::Sarif => report::sarif(decided),
+        Format::Github => report::github(decided),
+    })
 }
 
 /// The secret scanner's findings among the facts, for SARIF.
@@ -1295,7 +1292,7 @@ struct JsonReport<'a> {
     schema_version: u32,
     verdict: Verdict,
     policy: JsonPolicy<'a>,
-    features: &'a [Decision],
+    features: Vec<&'a Decision>,
 }
 
 #[derive(serde::Serialize)]
@@ -1305,22 +1302,31 @@ struct JsonPolicy<'a> {
     digest: String,
 }
 
-fn render_json(program: &Program, decisions: &[Decision]) -> String {
+fn render_json(program: &Program, decided: &[Decided]) -> Result<String, Stop> {
     let doc = JsonReport {
         schema_version: SCHEMA_VERSION,
-        verdict: decisions
-            .iter()
-            .map(|d| d.verdict)
-            .max()
-            .unwrap_or(Verdict::Pass),
+        verdict: worst(decided),
         policy: JsonPolicy {
             name: &program.name,
             digest: program.digest(),
         },
-        features: decisions,
+        features: decided.iter().map(|d| &d.decision).collect(),
     };
-    let mut text = serde_json::to_string_pretty(&doc)
-        .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()));
+    let mut text = serde_json::to_string_pretty(&doc).map_err(|e| {
+        usage(
+            format!("cannot write the JSON report: {e}"),
+            "this is a bug in phasev: please report it with the policy and facts".to_owned(),
+        )
+    })?;
     text.push('\n');
-    text
+    Ok(text)
+}
+
+/// The worst verdict of the decisions; pass when there are none.
+fn worst(decided: &[Decided]) -> Verdict {
+    decided
+        .iter()
+        .map(|d| d.decision.verdict)
+        .max()
+        .unwrap_or(Verdict::Pass)
 }
