@@ -358,12 +358,16 @@ pub struct Budget {
 /// A `phasev.toml` that cannot be used.
 #[derive(Debug, Error, Diagnostic)]
 pub enum ConfigError {
-    #[error("cannot read {}: {reason}", file.display())]
+    #[error("cannot read {}: {error}", file.display())]
     #[diagnostic(
         code(phasev::config::unreadable),
         help("run phasev-eval from the project root, or pass --config PATH")
     )]
-    Unreadable { file: PathBuf, reason: String },
+    Unreadable {
+        file: PathBuf,
+        /// Why, as the system said it (kept whole for callers that ask which error).
+        error: std::io::Error,
+    },
     #[error(transparent)]
     #[diagnostic(transparent)]
     Invalid(Box<Invalid>),
@@ -399,7 +403,7 @@ impl Project {
     pub fn read(file: &Path) -> Result<Project, ConfigError> {
         let text = phasev_compiler::load::read_text(file).map_err(|e| ConfigError::Unreadable {
             file: file.to_owned(),
-            reason: e.to_string(),
+            error: e,
         })?;
         let config = parse(file, &text)?;
         let root = file

@@ -123,9 +123,13 @@ impl Facts {
 /// A problem with a facts document. Every variant names the file.
 #[derive(Debug, Error, Diagnostic)]
 pub enum FactsError {
-    #[error("cannot read facts file {}: {reason}", file.display())]
+    #[error("cannot read facts file {}: {error}", file.display())]
     #[diagnostic(code(phasev::facts::unreadable))]
-    Unreadable { file: PathBuf, reason: String },
+    Unreadable {
+        file: PathBuf,
+        /// Why, as the system said it (kept whole for callers that ask which error).
+        error: std::io::Error,
+    },
     #[error(transparent)]
     #[diagnostic(transparent)]
     Syntax(Box<SyntaxError>),
@@ -185,7 +189,7 @@ impl Document {
     pub fn read(program: &Program, file: &Path) -> Result<Document, FactsError> {
         let text = phasev_compiler::load::read_text(file).map_err(|e| FactsError::Unreadable {
             file: file.to_owned(),
-            reason: e.to_string(),
+            error: e,
         })?;
         let is_toml = file.extension().is_some_and(|e| e == "toml");
         let mut doc = Document::parse(program, file, &text, is_toml)?;

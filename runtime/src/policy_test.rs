@@ -77,9 +77,13 @@ pub struct CaseResult {
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum SuiteError {
-    #[error("cannot read the policy tests {}: {reason}", file.display())]
+    #[error("cannot read the policy tests {}: {error}", file.display())]
     #[diagnostic(code(phasev::test::unreadable))]
-    Unreadable { file: PathBuf, reason: String },
+    Unreadable {
+        file: PathBuf,
+        /// Why, as the system said it (kept whole for callers that ask which error).
+        error: std::io::Error,
+    },
     #[error("{} is not a valid policy test file: {reason}", file.display())]
     #[diagnostic(
         code(phasev::test::invalid),
@@ -100,7 +104,7 @@ impl Suite {
     pub fn read(file: &Path) -> Result<Suite, SuiteError> {
         let text = phasev_compiler::load::read_text(file).map_err(|e| SuiteError::Unreadable {
             file: file.to_owned(),
-            reason: e.to_string(),
+            error: e,
         })?;
         toml::from_str(&text).map_err(|e| SuiteError::Invalid {
             file: file.to_owned(),

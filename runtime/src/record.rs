@@ -72,9 +72,13 @@ pub struct RecordedFact {
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum RecordError {
-    #[error("cannot read the record {}: {reason}", file.display())]
+    #[error("cannot read the record {}: {error}", file.display())]
     #[diagnostic(code(phasev::record::unreadable))]
-    Unreadable { file: PathBuf, reason: String },
+    Unreadable {
+        file: PathBuf,
+        /// Why, as the system said it (kept whole for callers that ask which error).
+        error: std::io::Error,
+    },
     #[error("{} is not a phasev decision record: {reason}", file.display())]
     #[diagnostic(
         code(phasev::record::invalid),
@@ -205,7 +209,7 @@ pub fn record(
 pub fn read(file: &Path) -> Result<(Record, Program), RecordError> {
     let text = phasev_compiler::load::read_text(file).map_err(|e| RecordError::Unreadable {
         file: file.to_owned(),
-        reason: e.to_string(),
+        error: e,
     })?;
     let invalid = |reason: String| RecordError::Invalid {
         file: file.to_owned(),

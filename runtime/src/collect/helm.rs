@@ -51,9 +51,19 @@ pub struct ChartReport {
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum HelmError {
-    #[error("cannot read {}: {reason}", file.display())]
+    #[error("cannot read {}: {error}", file.display())]
     #[diagnostic(code(phasev::collect::helm::unreadable))]
-    Unreadable { file: PathBuf, reason: String },
+    Unreadable {
+        file: PathBuf,
+        /// Why, as the system said it (kept whole for callers that ask which error).
+        error: std::io::Error,
+    },
+    #[error("cannot read {}: cannot run helm: {error}", chart.display())]
+    #[diagnostic(code(phasev::collect::helm::unreadable))]
+    CannotRun {
+        chart: PathBuf,
+        error: std::io::Error,
+    },
     #[error("{} is not `helm lint` output: no `chart(s) linted` summary", file.display())]
     #[diagnostic(
         code(phasev::collect::helm::not_lint_output),
@@ -70,7 +80,7 @@ fn read(file: &Path) -> Result<Option<String>, HelmError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(HelmError::Unreadable {
             file: file.to_owned(),
-            reason: e.to_string(),
+            error: e,
         }),
     }
 }
@@ -426,9 +436,9 @@ fn run_lint(dir: &Path) -> Result<Option<(usize, usize)>, HelmError> {
         Ok(o) => o,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
-            return Err(HelmError::Unreadable {
-                file: dir.to_owned(),
-                reason: format!("cannot run helm: {e}"),
+            return Err(HelmError::CannotRun {
+                chart: dir.to_owned(),
+                error: e,
             });
         }
     };
