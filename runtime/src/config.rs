@@ -23,6 +23,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use phasev_compiler::diag::did_you_mean;
@@ -213,9 +214,9 @@ fn default_protect() -> Vec<String> {
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Collect {
-    /// How long one collector may run, as a duration (`"30s"`).
+    /// How long one collector may run (`"30s"`, the default).
     #[serde(default = "default_timeout")]
-    pub timeout: String,
+    pub timeout: TimeLimit,
 }
 
 impl Default for Collect {
@@ -226,8 +227,27 @@ impl Default for Collect {
     }
 }
 
-fn default_timeout() -> String {
-    "30s".to_owned()
+fn default_timeout() -> TimeLimit {
+    TimeLimit(Duration::from_secs(30))
+}
+
+/// A time limit as phasev.toml writes it (`"30s"`, `"2m"`), read once, when the file is: one
+/// that is not a duration above zero is an error at its value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TimeLimit(pub Duration);
+
+impl<'de> Deserialize<'de> for TimeLimit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TimeLimit, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_duration(&text)
+            .filter(|ms| ms.is_finite() && *ms > 0.0)
+            .map(|ms| TimeLimit(Duration::from_secs_f64(ms / 1000.0)))
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "`{text}` is not a duration above zero (\"30s\", \"2m\")"
+                ))
+            })
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -698,6 +718,28 @@ mod tests {
         }
     }
 
+    /// `[collect] timeout` is read once, with the file: a value that is no duration above zero
+    /// is an error pointing at it, before anything is collected.
+    #[test]
+    fn a_collect_timeout_that_is_no_duration_is_an_error_at_it() {
+        for bad in ["soon", "0s", "-5s"] {
+            let text = format!(
+                "[project]\nname = \"shop\"\npolicy = \"p.phasev\"\n[collect]\ntimeout = \"{bad}\"\n"
+            );
+            let Err(ConfigError::Invalid(invalid)) = parse(Path::new("phasev.toml"), &text) else {
+                unreachable!("{bad} was accepted")
+            };
+            assert_eq!(
+                invalid.message,
+                format!(
+                    "phasev.toml is not a valid phasev.toml: `{bad}` is not a duration above zero (\"30s\", \"2m\")"
+                )
+            );
+            let start = text.find(&format!("\"{bad}\"")).unwrap_or_default();
+            assert_eq!(invalid.span.map(|s| s.offset()), Some(start), "{bad}");
+        }
+    }
+
     #[test]
     fn a_minimal_config_parses_with_defaults() {
         let config = parse(
@@ -708,7 +750,7 @@ mod tests {
             unreachable!("{config:?}")
         };
         assert_eq!(config.docs.specs, PathBuf::from("specs"));
-        assert_eq!(config.collect.timeout, "30s");
+        assert_eq!(config.collect.timeout, TimeLimit(Duration::from_secs(30)));
         assert_eq!(config.features["orders"].stage, "dev");
     }
 

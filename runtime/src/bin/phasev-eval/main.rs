@@ -14,7 +14,6 @@ use phasev_compiler::ir::Program;
 use phasev_compiler::{Options, compile_path};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use phasev_runtime::collect::{deps, docs};
 use phasev_runtime::config::Project;
@@ -967,17 +966,7 @@ impl Loaded {
         let mut found = Vec::new();
         match (&self.project, &self.runtime) {
             (Some(project), Some(runtime)) => {
-                let timeout = parse_duration(&project.config.collect.timeout)
-                    .map(|ms| Duration::from_secs_f64(ms / 1000.0))
-                    .ok_or_else(|| {
-                        usage(
-                            format!(
-                                "[collect] timeout `{}` is not a duration",
-                                project.config.collect.timeout
-                            ),
-                            "write it with a unit, such as \"30s\"".to_owned(),
-                        )
-                    })?;
+                let timeout = project.config.collect.timeout.0;
                 // On a terminal, say what is being collected (the line is cleared after).
                 let progress = std::io::stderr().is_terminal();
                 if progress {
