@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
+use tempfile::TempDir;
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -17,11 +18,9 @@ fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A facts file in a fresh temporary directory of this test.
-fn facts_file(test: &str, name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("phasev-eval-{}-{test}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(name);
+/// A file written into a test's temporary directory.
+fn facts_file(dir: &TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(name);
     std::fs::write(&path, text).expect("write facts");
     path
 }
@@ -42,6 +41,7 @@ fn gate(facts: &Path, to: &str) -> Command {
 
 #[test]
 fn each_verdict_has_its_exit_code() {
+    let tmp = tempfile::tempdir().unwrap();
     let cases = [
         ("pass", PASSING.to_owned(), 0, "orders → prod: PASS"),
         (
@@ -70,7 +70,7 @@ fn each_verdict_has_its_exit_code() {
         ),
     ];
     for (name, json, code, shown) in cases {
-        let facts = facts_file("verdicts", &format!("{name}.json"), &json);
+        let facts = facts_file(&tmp, &format!("{name}.json"), &json);
         gate(&facts, "prod")
             .assert()
             .code(code)
@@ -78,7 +78,7 @@ fn each_verdict_has_its_exit_code() {
             .stderr(predicate::str::is_empty());
     }
     let warn = facts_file(
-        "verdicts",
+        &tmp,
         "warn2.json",
         &PASSING.replace(r#""errors": 0"#, r#""errors": 9"#),
     );
@@ -87,7 +87,8 @@ fn each_verdict_has_its_exit_code() {
 
 #[test]
 fn json_has_a_top_level_verdict_and_a_schema_version() {
-    let facts = facts_file("json", "f.json", &PASSING.replace("10%", "95%"));
+    let tmp = tempfile::tempdir().unwrap();
+    let facts = facts_file(&tmp, "f.json", &PASSING.replace("10%", "95%"));
     let out = gate(&facts, "prod")
         .args(["--format", "json"])
         .output()
@@ -110,10 +111,11 @@ fn json_has_a_top_level_verdict_and_a_schema_version() {
 
 #[test]
 fn compiled_ir_decides_like_the_source() {
+    let tmp = tempfile::tempdir().unwrap();
     let source = data("policies/mini.phasev");
     let compilation = phasev_compiler::compile_path(&source, &phasev_compiler::Options::default());
     let program = compilation.program.expect("compiles");
-    let facts = facts_file("ir", "f.json", &PASSING.replace("200ms", "312ms"));
+    let facts = facts_file(&tmp, "f.json", &PASSING.replace("200ms", "312ms"));
     let json_ir = facts.with_file_name("mini.ir.json");
     let bin_ir = facts.with_file_name("mini.phir");
     std::fs::write(&json_ir, program.to_json()).expect("write IR");
@@ -132,7 +134,8 @@ fn compiled_ir_decides_like_the_source() {
 
 #[test]
 fn bad_input_is_a_clear_error_with_exit_2() {
-    let good = facts_file("bad", "good.json", PASSING);
+    let tmp = tempfile::tempdir().unwrap();
+    let good = facts_file(&tmp, "good.json", PASSING);
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
             vec!["--to".into(), "production".into()],
@@ -141,7 +144,7 @@ fn bad_input_is_a_clear_error_with_exit_2() {
         (
             vec![
                 "--facts".into(),
-                facts_file("bad", "t.json", r#"{"svc": {"latency": 5s}}"#)
+                facts_file(&tmp, "t.json", r#"{"svc": {"latency": 5s}}"#)
                     .display()
                     .to_string(),
             ],
@@ -150,7 +153,7 @@ fn bad_input_is_a_clear_error_with_exit_2() {
         (
             vec![
                 "--facts".into(),
-                facts_file("bad", "w.json", r#"{"svc": {"ok": "yes"}}"#)
+                facts_file(&tmp, "w.json", r#"{"svc": {"ok": "yes"}}"#)
                     .display()
                     .to_string(),
             ],
@@ -168,7 +171,7 @@ fn bad_input_is_a_clear_error_with_exit_2() {
         (
             vec![
                 "--policy".into(),
-                facts_file("bad", "p.ir", "not IR").display().to_string(),
+                facts_file(&tmp, "p.ir", "not IR").display().to_string(),
             ],
             "not a phasev IR file",
         ),
@@ -196,8 +199,9 @@ fn bad_input_is_a_clear_error_with_exit_2() {
 
 #[test]
 fn a_misspelt_fact_in_a_facts_file_is_named_with_the_fact_meant() {
+    let tmp = tempfile::tempdir().unwrap();
     let typo = facts_file(
-        "typo",
+        &tmp,
         "typo.json",
         r#"{"svc": {"ok": true, "erors": 0, "latency": "200ms", "budget": "250ms",
             "quota": "10%", "pods": [{"name": "a", "ready": true}]}, "elsewhere": {"x": 1}}"#,
@@ -217,7 +221,8 @@ fn a_misspelt_fact_in_a_facts_file_is_named_with_the_fact_meant() {
 
 #[test]
 fn all_with_no_feature_to_decide_is_a_usage_error_not_a_pass() {
-    let shared = facts_file("all-none", "shared.json", PASSING);
+    let tmp = tempfile::tempdir().unwrap();
+    let shared = facts_file(&tmp, "shared.json", PASSING);
     let mut cmd = Command::cargo_bin("phasev-eval").expect("binary");
     cmd.env("NO_COLOR", "1")
         .args(["gate", "--all", "--policy"])
@@ -232,12 +237,13 @@ fn all_with_no_feature_to_decide_is_a_usage_error_not_a_pass() {
 
 #[test]
 fn a_policy_with_errors_is_reported_like_phasevc_does() {
+    let tmp = tempfile::tempdir().unwrap();
     let policy = facts_file(
-        "policy",
+        &tmp,
         "broken.phasev",
         "policy p\nladder { a b }\ngate a -> b {\n  require \"r\": nope.fact\n}\n",
     );
-    let facts = facts_file("policy", "f.json", "{}");
+    let facts = facts_file(&tmp, "f.json", "{}");
     let mut cmd = Command::cargo_bin("phasev-eval").expect("binary");
     cmd.env("NO_COLOR", "1")
         .args(["gate", "--policy"])
@@ -253,14 +259,14 @@ fn a_policy_with_errors_is_reported_like_phasevc_does() {
 
 /// A project in a fresh temporary directory of this test: `policy.phasev`, a facts file
 /// that says the service is fine, and `orders` on stage `qa` of the ladder `dev qa prod`.
-fn project(test: &str, policy: &str) -> PathBuf {
+fn project(policy: &str) -> TempDir {
     let config = "[project]\nname = \"t\"\npolicy = \"policy.phasev\"\nfacts = [\"facts.json\"]\n\n\
                   [features.orders]\nstage = \"qa\"\n";
-    let dir = facts_file(test, "phasev.toml", config);
-    let dir = dir.parent().unwrap().to_owned();
-    std::fs::write(dir.join("policy.phasev"), policy).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    facts_file(&dir, "phasev.toml", config);
+    facts_file(&dir, "policy.phasev", policy);
     let facts = r#"{"features": {"orders": {"svc": {"ok": true}}}}"#;
-    std::fs::write(dir.join("facts.json"), facts).unwrap();
+    facts_file(&dir, "facts.json", facts);
     dir
 }
 
@@ -281,8 +287,8 @@ const BOTH_GATES: &str = "gate dev -> qa { require \"service ok\": svc.ok }\n\
 #[test]
 fn a_promotion_to_a_rung_no_gate_leads_into_is_refused_naming_the_gate() {
     let policy = stage_blind("gate dev -> qa { require \"service ok\": svc.ok }\n");
-    let dir = project("ungated", &policy);
-    eval_in(&dir, &["gate", "--feature", "orders", "--to", "prod"])
+    let dir = project(&policy);
+    eval_in(dir.path(), &["gate", "--feature", "orders", "--to", "prod"])
         .assert()
         .code(2)
         .stdout(predicate::str::is_empty())
@@ -295,8 +301,8 @@ fn a_promotion_to_a_rung_no_gate_leads_into_is_refused_naming_the_gate() {
     // Said on purpose, it is a promotion like any other.
     let open =
         stage_blind("gate dev -> qa { require \"service ok\": svc.ok }\ngate qa -> prod open\n");
-    std::fs::write(dir.join("policy.phasev"), open).unwrap();
-    eval_in(&dir, &["gate", "--feature", "orders", "--to", "prod"])
+    std::fs::write(dir.path().join("policy.phasev"), open).unwrap();
+    eval_in(dir.path(), &["gate", "--feature", "orders", "--to", "prod"])
         .assert()
         .code(0)
         .stdout(predicate::str::contains("orders → prod: PASS"));
@@ -304,9 +310,10 @@ fn a_promotion_to_a_rung_no_gate_leads_into_is_refused_naming_the_gate() {
 
 #[test]
 fn a_promotion_to_a_rung_the_feature_already_stands_on_is_refused() {
-    let dir = project("already", &stage_blind(BOTH_GATES));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(&stage_blind(BOTH_GATES));
     for to in ["qa", "dev"] {
-        eval_in(&dir, &["gate", "--feature", "orders", "--to", to])
+        eval_in(dir.path(), &["gate", "--feature", "orders", "--to", to])
             .assert()
             .code(2)
             .stdout(predicate::str::is_empty())
@@ -318,43 +325,46 @@ fn a_promotion_to_a_rung_the_feature_already_stands_on_is_refused() {
             )));
     }
     // Where the stage is not known, the first rung is still no promotion.
-    gate(&facts_file("first-rung", "f.json", PASSING), "dev")
+    gate(&facts_file(&tmp, "f.json", PASSING), "dev")
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
             "`dev` is the first rung of the ladder: no gate leads to it",
         ));
     // The re-check it points to evaluates the gates up to the rung.
-    eval_in(&dir, &["explain", "--feature", "orders", "--to", "qa"])
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains("service ok"));
+    eval_in(
+        dir.path(),
+        &["explain", "--feature", "orders", "--to", "qa"],
+    )
+    .assert()
+    .code(0)
+    .stdout(predicate::str::contains("service ok"));
 }
 
 #[test]
 fn reports_and_gate_all_take_the_stage_from_phasev_toml_when_the_policy_does_not_read_it() {
-    let dir = project("stage-blind", &stage_blind(BOTH_GATES));
-    eval_in(&dir, &["gate", "--all"])
+    let dir = project(&stage_blind(BOTH_GATES));
+    eval_in(dir.path(), &["gate", "--all"])
         .assert()
         .code(0)
         .stdout(predicate::str::contains("orders → prod: PASS"));
-    eval_in(&dir, &["report", "deployment"])
+    eval_in(dir.path(), &["report", "deployment"])
         .assert()
         .code(0)
         .stdout(predicate::str::contains("orders"));
-    eval_in(&dir, &["report", "readiness"])
+    eval_in(dir.path(), &["report", "readiness"])
         .assert()
         .code(0)
         .stdout(predicate::str::contains(
             "Next Milestone: orders → prod, ready to promote",
         ));
     // Without phasev.toml nothing says where it stands: that is not the top rung.
-    let elsewhere = dir.join("elsewhere");
+    let elsewhere = dir.path().join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
     eval_in(&elsewhere, &["report", "readiness", "--policy"])
-        .arg(dir.join("policy.phasev"))
+        .arg(dir.path().join("policy.phasev"))
         .arg("--facts")
-        .arg(dir.join("facts.json"))
+        .arg(dir.path().join("facts.json"))
         .assert()
         .code(0)
         .stdout(predicate::str::contains(
@@ -364,9 +374,10 @@ fn reports_and_gate_all_take_the_stage_from_phasev_toml_when_the_policy_does_not
 
 #[test]
 fn a_device_as_facts_file_or_import_is_refused_before_it_is_read() {
-    let good = facts_file("device", "good.json", PASSING);
+    let tmp = tempfile::tempdir().unwrap();
+    let good = facts_file(&tmp, "good.json", PASSING);
     let importing = facts_file(
-        "device",
+        &tmp,
         "importing.phasev",
         "policy p\nimport \"/dev/zero\"\nladder { a b }\n",
     );
@@ -393,6 +404,7 @@ fn a_device_as_facts_file_or_import_is_refused_before_it_is_read() {
 
 #[test]
 fn a_duplicate_key_in_a_json_facts_file_is_an_error_at_its_place() {
+    let tmp = tempfile::tempdir().unwrap();
     let cases = [
         (
             r#"{"svc": {"ok": true, "ok": false}}"#,
@@ -412,7 +424,7 @@ fn a_duplicate_key_in_a_json_facts_file_is_an_error_at_its_place() {
         ),
     ];
     for (text, message) in cases {
-        let file = facts_file("duplicate", "d.json", text);
+        let file = facts_file(&tmp, "d.json", text);
         gate(&file, "prod")
             .assert()
             .code(2)
