@@ -435,9 +435,10 @@ fn a_duplicate_key_in_a_json_facts_file_is_an_error_at_its_place() {
     }
 }
 
-/// `init` writes a project whose policy tests pass and whose gate runs (inconclusive until
-/// the change inputs are known, and failing when the added requirement fails), then refuses
-/// to write over it; a bad feature name writes nothing.
+/// `init` writes a project whose policy tests pass and whose gate runs: undecided while the
+/// facts file states nothing (it ships no made-up evidence), failing when the added
+/// requirement fails; then it refuses to write over the project. A bad feature name, or a
+/// file where a directory must go, writes nothing; an odd directory name is escaped.
 #[test]
 fn init_scaffolds_a_working_project_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
@@ -460,16 +461,19 @@ fn init_scaffolds_a_working_project_and_never_overwrites() {
         .assert()
         .code(3)
         .stdout(predicate::str::contains(
-            "✓ require \"unit test coverage at least 80%\"",
+            "? require \"unit test coverage at least 80%\"",
         ))
         .stdout(predicate::str::contains(
-            "undecided: change.contract_altering is missing",
+            "undecided: team.coverage is missing",
+        ))
+        .stdout(predicate::str::contains(
+            "undecided: service.health.passed is missing",
         ));
     let facts = root.join("facts.toml");
     let text = std::fs::read_to_string(&facts).unwrap();
     std::fs::write(
         &facts,
-        text.replace("team.coverage = 85", "team.coverage = 60"),
+        text.replace("# team.coverage = 85", "team.coverage = 60"),
     )
     .unwrap();
     eval_in(root, &["gate", "--feature", "orders", "--to", "local_k8s"])
@@ -497,4 +501,28 @@ fn init_scaffolds_a_working_project_and_never_overwrites() {
         .code(2)
         .stderr(predicate::str::contains("`Orders!` is not a feature name"));
     assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
+
+    std::fs::write(empty.path().join("specs"), "a file, not a directory").unwrap();
+    eval_in(empty.path(), &["init"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "not overwriting what is there: ./specs (init",
+        ));
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 1);
+
+    let odd = tempfile::tempdir().unwrap();
+    let named = odd.path().join("shop\"\n[sandbox]");
+    std::fs::create_dir(&named).unwrap();
+    eval_in(&named, &["init"]).assert().code(0);
+    eval_in(&named, &["test", "policy.tests.toml"])
+        .assert()
+        .code(0);
+    let config: toml::Table =
+        toml::from_str(&std::fs::read_to_string(named.join("phasev.toml")).unwrap()).unwrap();
+    assert_eq!(
+        config["project"]["name"].as_str(),
+        Some("shop\"\n[sandbox]")
+    );
+    assert!(!config.contains_key("sandbox"));
 }

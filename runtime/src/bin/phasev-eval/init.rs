@@ -52,20 +52,35 @@ pub fn init(dir: &Path, feature: &str) -> Result<String, String> {
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| "project".to_owned());
+    // The project's name goes into phasev.toml as a TOML string, escaped.
+    let quoted = toml::Value::String(project.clone()).to_string();
     let fill = |text: &str| {
         text.replace("@FEATURE@", feature)
-            .replace("@PROJECT@", &project)
+            .replace("@PROJECT@", &quoted)
             .replace("@POLICY@", &policy_name(&project))
     };
     let files: Vec<(PathBuf, String)> = FILES
         .iter()
         .map(|(path, text)| (dir.join(fill(path)), fill(text)))
         .collect();
-    let existing: Vec<String> = files
-        .iter()
-        .filter(|(path, _)| path.symlink_metadata().is_ok())
-        .map(|(path, _)| path.display().to_string())
-        .collect();
+    // A file there, or something that is not a directory where a directory must be made.
+    let mut existing: Vec<String> = Vec::new();
+    for (path, _) in &files {
+        let taken = std::iter::once(path.as_path())
+            .chain(
+                path.ancestors()
+                    .skip(1)
+                    .take_while(|a| *a != dir)
+                    .filter(|a| a.symlink_metadata().is_ok_and(|m| !m.is_dir())),
+            )
+            .filter(|p| p.symlink_metadata().is_ok())
+            .map(|p| p.display().to_string());
+        for p in taken {
+            if !existing.contains(&p) {
+                existing.push(p);
+            }
+        }
+    }
     if !existing.is_empty() {
         return Err(format!(
             "not overwriting what is there: {} (init writes a new project; run it in an empty \
