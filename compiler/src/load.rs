@@ -238,7 +238,7 @@ impl Loader<'_> {
             // same way, relative paths included.
             let from_library = std_library::is_std(&rel) || self.library.contains(&path);
             let target = if std_library::is_std(&rel) {
-                normalize(Path::new(rel.as_ref()))
+                library_key(&normalize(Path::new(rel.as_ref())).to_string_lossy())
             } else {
                 resolve_import(&path, &rel)
             };
@@ -246,7 +246,7 @@ impl Loader<'_> {
                 let chain: Vec<String> = self.stack[pos..]
                     .iter()
                     .chain(std::iter::once(&target))
-                    .map(|p| display_name(p))
+                    .map(|p| key_name(p))
                     .collect();
                 self.diags.push(
                     Diagnostic::new(
@@ -264,7 +264,7 @@ impl Loader<'_> {
                 continue;
             }
             if from_library {
-                let name = display_name(&target);
+                let name = key_name(&target);
                 match std_library::module(&name) {
                     Some(text) => {
                         self.library.insert(target.clone());
@@ -279,8 +279,8 @@ impl Loader<'_> {
                             )
                             .label("no such module")
                             .help(format!(
-                                "the standard library {} has {}; a path of your own must not \
-                                 start with `{}`",
+                                "the standard library {} has {}; a file of your own under `{}` \
+                                 is imported by its path from here (`./std/…`)",
                                 std_library::VERSION,
                                 std_library::names().collect::<Vec<_>>().join(", "),
                                 std_library::PREFIX
@@ -326,8 +326,30 @@ pub fn resolve_import(importer: &Path, rel: &str) -> PathBuf {
 }
 
 /// The name a file gets in the [`SourceMap`]: the path as given, or as an import resolved it.
+/// Names that start `std/` are the standard library's, so a file of the project there is
+/// `./std/…`.
 pub fn display_name(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
+    let name = path.to_string_lossy();
+    if std_library::is_std(&name) {
+        format!("./{name}")
+    } else {
+        name.into_owned()
+    }
+}
+
+/// The key of the standard library's module `name` among the files loaded: no file's path
+/// can start with a NUL, so no file of the project can stand in for a module.
+fn library_key(name: &str) -> PathBuf {
+    PathBuf::from(format!("\0{name}"))
+}
+
+/// The name of what `key` holds: a module of the standard library, or a file.
+fn key_name(key: &Path) -> String {
+    let name = key.to_string_lossy();
+    match name.strip_prefix('\0') {
+        Some(module) => module.to_owned(),
+        None => display_name(key),
+    }
 }
 
 /// Lexical normalisation: drops `.` and folds `dir/..`, so one file has one key.
@@ -407,19 +429,26 @@ mod tests {
     }
 
     /// `std/…` names the standard library, never a file of the project: a project's own
-    /// `std/phase-v.phasev` is not read, and a module the library lacks is an error.
+    /// `std/phase-v.phasev` is not read for it, even when it is imported first by a path
+    /// (`./std/…`), under which it keeps a name of its own; a module the library lacks is
+    /// an error.
     #[test]
     fn std_imports_come_from_the_standard_library() {
         let fs = MemoryFs::new()
-            .with("p/root.phasev", "policy p\nimport \"std/phase-v.phasev\"")
-            .with("p/std/phase-v.phasev", "this is not the standard policy");
+            .with(
+                "root.phasev",
+                "policy p\nimport \"./std/phase-v.phasev\"\nimport \"std/phase-v.phasev\"",
+            )
+            .with("std/phase-v.phasev", "rule planted = true");
         let mut diags = Diagnostics::default();
-        let loaded = load(Path::new("p/root.phasev"), &fs, &mut diags);
+        let loaded = load(Path::new("root.phasev"), &fs, &mut diags);
         assert!(diags.is_empty(), "{diags:?}");
         assert!(loaded.complete);
-        assert_eq!(loaded.sources.name(FileId(1)), "std/phase-v.phasev");
+        assert_eq!(loaded.sources.name(FileId(1)), "./std/phase-v.phasev");
+        assert_eq!(loaded.sources.text(FileId(1)), "rule planted = true");
+        assert_eq!(loaded.sources.name(FileId(2)), "std/phase-v.phasev");
         assert_eq!(
-            Some(loaded.sources.text(FileId(1))),
+            Some(loaded.sources.text(FileId(2))),
             std_library::module("std/phase-v.phasev")
         );
 

@@ -495,6 +495,16 @@ fn malformed_messages_and_broken_files_never_stop_the_server() {
         labels(&client.call("textDocument/completion", at(&file, 3, 33))),
         vec!["pods"]
     );
+    // A word right after a character of several bytes (`→`) completes, never panics.
+    let arrow = format!("{text}// a →k8");
+    let last = u32::try_from(arrow.lines().count() - 1).unwrap();
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri(&file), "version": 3}, "contentChanges": [{"text": arrow}]}),
+    );
+    client.published(1);
+    let response = client.request("textDocument/completion", at(&file, last, 8));
+    assert_eq!(labels(&response["result"]), vec!["k8s"], "{response}");
     client.finish();
 }
 

@@ -236,7 +236,9 @@ pub(crate) fn completion(
     let before = &text[..offset];
     let word_start = before
         .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-        .map_or(0, |i| i + 1);
+        .map_or(0, |i| {
+            i + before[i..].chars().next().map_or(1, char::len_utf8)
+        });
     let word = &before[word_start..];
     let index = &analysis.index;
     let mut items: BTreeMap<String, (CompletionItemKind, Option<String>)> = BTreeMap::new();

@@ -11,6 +11,7 @@ use crate::ast::{self, ExprKind, Ident, ItemKind, Span, StrLit, StrPart};
 use crate::load::resolve_import;
 use crate::schema::Schema;
 use crate::source::SourceMap;
+use crate::std_library;
 use crate::typed::Builtin;
 
 /// What a name stands for.
@@ -162,8 +163,15 @@ impl Index {
             ItemKind::Import(lit) => {
                 if let Some(rel) = lit.as_plain() {
                     let importer = Path::new(sources.name(lit.span.file));
+                    // A module of the standard library has no file to go to: its name
+                    // stays relative, which no editor location is made from.
+                    let file = if std_library::is_std(&rel) {
+                        PathBuf::from(rel.as_ref())
+                    } else {
+                        resolve_import(importer, &rel)
+                    };
                     self.occurrences.push(Occurrence {
-                        symbol: Symbol::File(resolve_import(importer, &rel)),
+                        symbol: Symbol::File(file),
                         span: lit.span,
                         declares: false,
                     });

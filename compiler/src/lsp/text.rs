@@ -96,6 +96,10 @@ pub(crate) fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
 /// The `file://` URI of an absolute path, with every byte outside the unreserved set and `/`
 /// percent-encoded.
 pub(crate) fn path_to_uri(path: &Path) -> Option<Uri> {
+    // A relative name (a module of the standard library) is no file on disk: no location.
+    if !path.is_absolute() {
+        return None;
+    }
     let mut text = String::from("file://");
     for b in path.to_str()?.bytes() {
         if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
