@@ -324,9 +324,8 @@ pub fn decision_markdown(d: &Decision) -> String {
     out
 }
 
-/// One decision as JUnit XML: a test case per requirement; failed `require`s fail, undecided
-/// ones are errors, failed `warn`s are skipped with the warning as message.
-/// JUnit XML: one test suite per decision, one test case per requirement.
+/// JUnit XML: one test suite per decision, one test case per requirement; failed `require`s
+/// fail, undecided ones are errors, failed `warn`s are skipped with the warning as message.
 pub fn junit<'d>(decisions: impl IntoIterator<Item = &'d Decision>) -> String {
     let mut out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n".to_owned();
     for d in decisions {
@@ -512,7 +511,8 @@ pub fn sarif(decided: &[Decided]) -> String {
             "results": results
         }]
     });
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    // A JSON value always prints; `#` prints it indented.
+    format!("{doc:#}\n")
 }
 
 /// A file for SARIF: a relative path as it is (code scanning resolves it from the repository

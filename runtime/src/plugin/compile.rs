@@ -102,25 +102,35 @@ impl Compiler {
         };
         let (done, finished) = mpsc::channel();
         let most = self.memory;
-        // The streams are served by a thread of their own, so the time limit holds however
-        // the child behaves; killing the child closes them and ends the thread.
+        // The streams are served by threads of their own, so the time limit holds however
+        // the child behaves (stderr apart, so that much of it cannot block stdout); killing
+        // the child closes them and ends the threads.
         let served = std::thread::Builder::new()
-            .name("phasev-plugin-compile".to_owned())
+            .name("phasev-plugin-compile-stderr".to_owned())
             .spawn(move || {
-                let handed = stdin.write_all(&bytes);
-                drop(stdin);
-                let mut code = Vec::new();
-                let read = stdout.take(most).read_to_end(&mut code);
                 let mut said = Vec::new();
-                let said_read = stderr.take(STDERR_KEPT).read_to_end(&mut said);
-                let _ = done.send(Streams {
-                    handed,
-                    code: read.map(|_| code),
-                    said: match said_read {
-                        Ok(_) => String::from_utf8_lossy(&said).into_owned(),
-                        Err(e) => format!("(its stderr could not be read: {e})"),
-                    },
-                });
+                let read = stderr.take(STDERR_KEPT).read_to_end(&mut said);
+                match read {
+                    Ok(_) => String::from_utf8_lossy(&said).into_owned(),
+                    Err(e) => format!("(its stderr could not be read: {e})"),
+                }
+            })
+            .and_then(|said| {
+                std::thread::Builder::new()
+                    .name("phasev-plugin-compile".to_owned())
+                    .spawn(move || {
+                        let handed = stdin.write_all(&bytes);
+                        drop(stdin);
+                        let mut code = Vec::new();
+                        let read = stdout.take(most).read_to_end(&mut code);
+                        let _ = done.send(Streams {
+                            handed,
+                            code: read.map(|_| code),
+                            said: said
+                                .join()
+                                .unwrap_or_else(|_| "(its stderr reader failed)".to_owned()),
+                        });
+                    })
             });
         if let Err(e) = served {
             let _ = child.kill();
