@@ -526,3 +526,24 @@ fn init_scaffolds_a_working_project_and_never_overwrites() {
     );
     assert!(!config.contains_key("sandbox"));
 }
+
+/// `gate --all` when every feature already stands on the top rung says there is nothing to
+/// decide, in every format, instead of printing nothing.
+#[test]
+fn gate_all_with_every_feature_on_the_top_rung_says_so() {
+    let dir = project(&stage_blind(BOTH_GATES));
+    let config = std::fs::read_to_string(dir.path().join("phasev.toml")).unwrap();
+    facts_file(
+        &dir,
+        "phasev.toml",
+        &config.replace("stage = \"qa\"", "stage = \"prod\""),
+    );
+    for format in ["text", "json", "sarif"] {
+        eval_in(dir.path(), &["gate", "--all", "--format", format])
+            .assert()
+            .code(0)
+            .stderr(predicate::str::contains(
+                "every feature stands on the top rung, `prod`: there is no promotion to decide",
+            ));
+    }
+}

@@ -608,7 +608,7 @@ fn a_cache_inside_the_project_is_refused() {
     )]);
     let project = Project::read(&dir.path().join("phasev.toml")).unwrap();
     let started = std::time::Instant::now();
-    let err = Plugins::load(&project, compiler().program).unwrap_err();
+    let err = Plugins::load(&project, || Ok(compiler().program)).unwrap_err();
     assert!(started.elapsed() < std::time::Duration::from_secs(1));
     assert_eq!(
         err.to_string(),
@@ -1110,7 +1110,7 @@ fn inspecting_something_that_is_not_a_plugin_is_a_clear_error() {
 /// The plugins of the project in `dir` and its policy, compiled against their descriptions.
 fn load_project(dir: &Path) -> (Plugins, Program) {
     let project = Project::read(&dir.join("phasev.toml")).unwrap();
-    let plugins = Plugins::load(&project, compiler().program).unwrap();
+    let plugins = Plugins::load(&project, || Ok(compiler().program)).unwrap();
     let options = Options {
         plugins: plugins.schemas(),
         all_plugins: true,
@@ -2001,7 +2001,7 @@ fn the_compile_budgets_come_from_phasev_toml() {
     };
     let (_dir, tight) = project_with("compile_memory = \"64MiB\"");
     assert_eq!(
-        Plugins::load(&tight, compiler().program)
+        Plugins::load(&tight, || Ok(compiler().program))
             .unwrap_err()
             .to_string(),
         format!(
@@ -2021,7 +2021,7 @@ fn the_compile_budgets_come_from_phasev_toml() {
     ] {
         let (_dir, project) = project_with(sandbox);
         assert_eq!(
-            Plugins::load(&project, compiler().program)
+            Plugins::load(&project, || Ok(compiler().program))
                 .unwrap_err()
                 .to_string(),
             format!("the plugin host cannot start: {message}")

@@ -1310,9 +1310,13 @@ pub struct Plugins {
 }
 
 impl Plugins {
-    /// Loads every `[plugins.*]` of the project, compiling them by `program`
-    /// ([`Compiler::program`]); the first that cannot be loaded is the error.
-    pub fn load(project: &Project, program: PathBuf) -> Result<Plugins, PluginError> {
+    /// Loads every `[plugins.*]` of the project, compiling them by the executable `program`
+    /// finds ([`Compiler::program`]; asked only when there is a plugin); the first that cannot
+    /// be loaded is the error.
+    pub fn load(
+        project: &Project,
+        program: impl FnOnce() -> Result<PathBuf, PluginError>,
+    ) -> Result<Plugins, PluginError> {
         let mut plugins = BTreeMap::new();
         let mut warnings = Vec::new();
         if project.config.plugins.is_empty() {
@@ -1322,7 +1326,7 @@ impl Plugins {
                 _host: None,
             });
         }
-        let host = Host::new(&HostSettings::for_project(project, program)?)?;
+        let host = Host::new(&HostSettings::for_project(project, program()?)?)?;
         let features = u32::try_from(project.config.features.len().max(1)).unwrap_or(u32::MAX);
         for (name, manifest) in &project.config.plugins {
             let (mut plugin, lookup) = host.load(Some(name), manifest, &project.root)?;

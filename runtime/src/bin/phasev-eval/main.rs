@@ -243,12 +243,9 @@ fn main() -> ExitCode {
 }
 
 /// This executable, which compiles plugins when run as `phasev-eval compile-plugin`.
-fn this_program() -> Result<PathBuf, Stop> {
-    std::env::current_exe().map_err(|e| {
-        usage(
-            format!("cannot find the phasev-eval executable, which compiles plugins: {e}"),
-            "run phasev-eval by its path".to_owned(),
-        )
+fn plugin_compiler() -> Result<PathBuf, plugin::PluginError> {
+    std::env::current_exe().map_err(|e| plugin::PluginError::Host {
+        reason: format!("cannot find the phasev-eval executable, which compiles plugins: {e}"),
     })
 }
 
@@ -317,6 +314,13 @@ fn run(cli: Cli) -> Result<u8, Stop> {
                         secrets: secret_locations(program, &facts, root),
                     });
                 }
+            }
+            if decided.is_empty() {
+                // Nothing to decide is said, never left to read as a silent pass.
+                eprintln!(
+                    "every feature stands on the top rung, `{}`: there is no promotion to decide",
+                    program.rungs.last().map_or("", |r| r.name.as_str())
+                );
             }
             write_output(output.as_deref(), &render(format, program, &decided)?)?;
             Ok(worst(&decided).exit_code(fail_on_warn))
@@ -488,7 +492,8 @@ fn run(cli: Cli) -> Result<u8, Stop> {
             }
             PluginAction::Inspect { file, format } => {
                 let text =
-                    plugin_cli::inspect(&file, format, this_program()?).map_err(|e| report(&e))?;
+                    plugin_cli::inspect(&file, format, plugin_compiler().map_err(|e| report(&e))?)
+                        .map_err(|e| report(&e))?;
                 write_output(None, &text)?;
                 Ok(0)
             }
@@ -790,7 +795,7 @@ impl Loaded {
             }
         };
         let plugins = match &project {
-            Some(p) => Some(Plugins::load(p, this_program()?).map_err(|e| report(&e))?),
+            Some(p) => Some(Plugins::load(p, plugin_compiler).map_err(|e| report(&e))?),
             None => None,
         };
         for warning in plugins.iter().flat_map(Plugins::warnings) {
