@@ -179,7 +179,7 @@ pub struct Sandbox {
     /// The largest plugin file phasev compiles (`"32MiB"`, the default).
     pub max_plugin_size: Option<String>,
     /// The longest phasev waits for a plugin to compile (`"120s"`, the default).
-    pub compile_timeout: Option<String>,
+    pub compile_timeout: Option<TimeLimit>,
     /// The most functions a plugin may hold (100000, the default): compiling takes memory
     /// in proportion to them.
     pub max_plugin_functions: Option<u64>,

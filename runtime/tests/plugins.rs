@@ -2009,24 +2009,27 @@ fn the_compile_budgets_come_from_phasev_toml() {
             wasm.display()
         )
     );
-    for (sandbox, message) in [
-        (
-            "compile_memory = \"lots\"",
-            "[sandbox] compile_memory `lots` is not a size above zero (\"64MiB\", \"1GiB\")",
-        ),
-        (
-            "compile_timeout = \"0s\"",
-            "[sandbox] compile_timeout `0s` is not a duration of at least 1ms",
-        ),
-    ] {
-        let (_dir, project) = project_with(sandbox);
-        assert_eq!(
-            Plugins::load(&project, || Ok(compiler().program))
-                .unwrap_err()
-                .to_string(),
-            format!("the plugin host cannot start: {message}")
-        );
-    }
+    let (_dir, lots) = project_with("compile_memory = \"lots\"");
+    assert_eq!(
+        Plugins::load(&lots, || Ok(compiler().program))
+            .unwrap_err()
+            .to_string(),
+        "the plugin host cannot start: [sandbox] compile_memory `lots` is not a size above zero \
+         (\"64MiB\", \"1GiB\")"
+    );
+    // A time limit is read with phasev.toml, and refused there at its value.
+    let dir = project(&[(
+        "phasev.toml",
+        "[project]\nname = \"p\"\npolicy = \"policy.phasev\"\n\n[sandbox]\ncompile_timeout = \"0s\"\n",
+    )]);
+    let file = dir.path().join("phasev.toml");
+    assert_eq!(
+        Project::read(&file).unwrap_err().to_string(),
+        format!(
+            "{} is not a valid phasev.toml: `0s` is not a duration above zero (\"30s\", \"2m\")",
+            file.display()
+        )
+    );
 }
 
 /// A plugin with more functions than `[sandbox] max_plugin_functions` is refused before it

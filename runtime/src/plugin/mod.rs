@@ -58,7 +58,7 @@ use crate::facts::{Absent, FactRules, Facts, Source, value_of};
 use crate::gather::{Found, apply_found};
 use crate::neutral;
 use crate::record::to_json;
-use crate::value::{duration, parse_duration};
+use crate::value::duration;
 use compile::Refused;
 pub(crate) use sandbox::grant_outside;
 use sandbox::{Access, State};
@@ -441,17 +441,9 @@ impl HostSettings {
             &sandbox.compile_memory,
             DEFAULT_COMPILE_MEMORY,
         )?;
-        let compile_timeout = match &sandbox.compile_timeout {
-            Some(text) => parse_duration(text)
-                .filter(|ms| *ms >= 1.0 && ms.is_finite())
-                .map(|ms| Duration::from_secs_f64(ms / 1000.0))
-                .ok_or_else(|| PluginError::Host {
-                    reason: format!(
-                        "[sandbox] compile_timeout `{text}` is not a duration of at least 1ms"
-                    ),
-                })?,
-            None => DEFAULT_COMPILE_TIMEOUT,
-        };
+        let compile_timeout = sandbox
+            .compile_timeout
+            .map_or(DEFAULT_COMPILE_TIMEOUT, |limit| limit.0);
         let dir = match &sandbox.cache {
             Some(dir) => Some(project.path(dir)),
             None => default_cache_dir(),
