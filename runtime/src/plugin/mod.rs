@@ -92,12 +92,12 @@ const BUDGET_CALLS_PER_FEATURE: u32 = 4;
 #[derive(Debug, Error, Diagnostic)]
 pub enum PluginError {
     /// The help says where the path came from: phasev.toml, or the command line.
-    #[error("plugin `{name}`: cannot read {path}: {reason}")]
+    #[error("plugin `{name}`: cannot read {path}: {error}")]
     #[diagnostic(code(phasev::plugin::unreadable))]
     Unreadable {
         name: String,
         path: PathBuf,
-        reason: String,
+        error: std::io::Error,
         #[help]
         help: String,
     },
@@ -720,7 +720,7 @@ impl Host {
                 None => PluginError::Unreadable {
                     name: name.to_owned(),
                     path: path.clone(),
-                    reason: e.to_string(),
+                    error: e,
                     help: match name_given {
                         Some(given) => {
                             format!("build it, or fix `path` in [plugins.{given}] of phasev.toml")

@@ -21,7 +21,7 @@ pub fn inspect(
     let bytes = phasev_compiler::load::read_bytes(file).map_err(|e| PluginError::Unreadable {
         name: file.display().to_string(),
         path: file.to_owned(),
-        reason: e.to_string(),
+        error: e,
         help: UNREADABLE_FILE_HELP.to_owned(),
     })?;
     let digest = hex(&Sha256::digest(&bytes));
