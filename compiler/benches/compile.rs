@@ -31,6 +31,7 @@ use phasev_compiler::diag::Diagnostics;
 use phasev_compiler::load::{self, MemoryFs};
 use phasev_compiler::{Options, analyze, check, compile_with, lower, parser};
 use support::policy_gen::{Spec, generate};
+use support::timing::median;
 
 // The allocator `phasevc` uses, so the times are the ones a user sees.
 #[global_allocator]
@@ -161,12 +162,6 @@ fn stage_times(text: &str, fs: &MemoryFs, runs: usize) -> StageTimes {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
-}
-
-fn median(v: &[Duration]) -> Duration {
-    let mut v = v.to_vec();
-    v.sort();
-    v.get(v.len() / 2).copied().unwrap_or_default()
 }
 
 fn min(v: &[Duration]) -> Duration {

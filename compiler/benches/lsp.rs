@@ -12,6 +12,8 @@
     reason = "a benchmark stops at a broken setup by panicking"
 )]
 
+mod support;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -20,6 +22,7 @@ use std::time::{Duration, Instant};
 use criterion::Criterion;
 use phasev_compiler::lsp::Workspace;
 use phasev_compiler::{Options, compile_path};
+use support::timing::median;
 
 // The allocator `phasevc` uses, so the times are the ones a user sees.
 #[global_allocator]
@@ -50,11 +53,6 @@ fn open_standard() -> (Workspace, PathBuf, [String; 2]) {
     (ws, path, [edited, text])
 }
 
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -73,7 +71,7 @@ fn main() {
         black_box(ws.change(&open, texts[i % 2].clone()));
         recheck.push(start.elapsed());
     }
-    let (baseline, recheck) = (median(baseline), median(recheck));
+    let (baseline, recheck) = (median(&baseline), median(&recheck));
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("policies/phase-v.phasev, median of {RUNS} runs each:");
     println!(

@@ -1,3 +1,8 @@
-//! Code shared by the benchmarks (and, by `#[path]`, the fuzz targets).
+//! Code shared by the benchmarks.
+#![allow(
+    dead_code,
+    reason = "each benchmark includes this module and uses a part of it"
+)]
 
 pub mod policy_gen;
+pub mod timing;

@@ -80,12 +80,13 @@ fn describe(analysis: &Analysis, symbol: &Symbol) -> String {
     let index = &analysis.index;
     let sources = &analysis.checked.sources;
     let declared = index.declaration(symbol);
-    let source = declared
-        .map(|d| sources.snippet(d.item))
-        .unwrap_or_default();
+    let source = declared.map(|d| sources.snippet(d.item));
     let code = |text: &str| format!("```phasev\n{text}\n```");
     match symbol {
         Symbol::Rule(name) => {
+            let Some(source) = source else {
+                return format!("rule `{name}` is not declared");
+            };
             let ret = analysis
                 .checked
                 .typed
@@ -111,6 +112,9 @@ fn describe(analysis: &Analysis, symbol: &Symbol) -> String {
             )
         }
         Symbol::Check(name) => {
+            let Some(source) = source else {
+                return format!("check `{name}` is not declared");
+            };
             let outputs = analysis
                 .checked
                 .typed
@@ -124,11 +128,9 @@ fn describe(analysis: &Analysis, symbol: &Symbol) -> String {
             format!("{}\n\noutputs: {}", code(source), outputs.join(", "))
         }
         Symbol::Fact(path) => {
-            let ty = index
-                .schema
-                .get(path)
-                .map(ToString::to_string)
-                .unwrap_or_default();
+            let Some(ty) = index.schema.get(path) else {
+                return format!("`{path}` is not a fact of the schema");
+            };
             let mut out = format!("fact `{path}: {ty}`");
             match declared {
                 Some(d) => {

@@ -707,18 +707,24 @@ fn stage_of(program: &Program, facts: &Facts, found: &[Found]) -> Option<u32> {
 /// [`stage_of`], or why it cannot be used.
 fn known_stage(program: &Program, facts: &Facts, found: &[Found], name: &str) -> Result<u32, Stop> {
     stage_of(program, facts, found).ok_or_else(|| {
+        let slot = program.slot_index("feature.stage");
         // Facts files only fill what the policy reads.
-        let help = match program.slot_index("feature.stage") {
+        let help = match slot {
             Some(_) => "give it a `stage` in phasev.toml or `feature.stage` in the facts",
             None => {
                 "give it a `stage` in phasev.toml (this policy does not read `feature.stage`, so \
                  facts files cannot set it)"
             }
         };
-        // An errored or stale stage says why; a missing one needs no more words.
-        let stage = program
-            .slot_index("feature.stage")
-            .map(|slot| &facts.get(slot).value);
+        // An errored or stale stage says why, whether the policy reads it or only the
+        // collectors found it; a missing one needs no more words.
+        let stage = match slot {
+            Some(slot) => Some(facts.get(slot).value.as_ref().map(|_| ())),
+            None => found
+                .iter()
+                .find(|f| f.path == "feature.stage")
+                .map(|f| f.value.as_ref().map(|_| ())),
+        };
         let why = match stage {
             Some(Err(why)) if *why != Absent::Missing => format!(": {why}"),
             _ => String::new(),
